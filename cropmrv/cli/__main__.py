@@ -1,0 +1,3 @@
+from cropmrv.cli.main import main
+
+main()

@@ -1,0 +1,26 @@
+"""The `cropmrv` command: one Typer app; each area registers its commands from its own module.
+
+Commands are thin wrappers over library functions, so everything here is callable from Python.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cropmrv.cli import db as db_cli
+from cropmrv.cli import demo as demo_cli
+
+app = typer.Typer(
+    name="cropmrv",
+    help="cropmrv — MRV of greenhouse-gas emissions from crop production (commune → province).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db_cli.app, name="db")
+app.add_typer(demo_cli.admin_app, name="admin")
+app.command("demo")(demo_cli.demo)
+# Areas register below, one line each.
+
+
+def main() -> None:
+    app()
