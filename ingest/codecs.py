@@ -39,6 +39,8 @@ import codecs
 import re
 import unicodedata
 
+import numpy as np
+
 __all__ = [
     "CODEC_NAMES",
     "VIETNAMESE_LETTERS",
@@ -170,42 +172,70 @@ def _vni_tables() -> tuple[dict[str, str], dict[str, str]]:
 _VNI_ENCODE, _VNI_DECODE = _vni_tables()
 # Bytes that VNI uses for diacritics or letters; any other byte >= 0x80 passes through as Latin-1.
 _VNI_SPECIAL = frozenset(ch for seq in _VNI_ENCODE.values() for ch in seq if ord(ch) >= 0x80)
-# One pass over pairs (tried first) and single-byte letters: decoding in two passes would read the
-# "ô" produced by o + circumflex a second time as VNI's byte for "ơ".
-_VNI_DECODE_RE = re.compile("|".join(re.escape(s) for s in sorted(_VNI_DECODE, key=len, reverse=True)))
-_VNI_ENCODE_TRANS = {ord(c): s for c, s in _VNI_ENCODE.items()}
-# A character is encodable if it is ASCII, a Vietnamese letter, or Latin-1 outside VNI's own bytes.
+# VNI fonts are Windows fonts: 0x80-0x9F hold the Windows-1252 punctuation (’ “ ” – …).
+_VNI_C1 = {}
+for _b in range(0x80, 0xA0):
+    try:
+        _VNI_C1[chr(_b)] = bytes([_b]).decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+_VNI_C1_DECODE = {ord(k): v for k, v in _VNI_C1.items()}
+_VNI_ENCODE_TRANS = {ord(c): s for c, s in _VNI_ENCODE.items()} | {ord(v): k for k, v in _VNI_C1.items()}
+# A character is encodable if it is ASCII, a Vietnamese letter, Windows-1252 punctuation, or
+# Latin-1 outside VNI's own bytes.
 _VNI_UNENCODABLE_RE = re.compile(
     "[^\x00-\x7f"
     + re.escape("".join(_VNI_ENCODE))
-    + re.escape("".join(chr(b) for b in range(0x80, 0x100) if chr(b) not in _VNI_SPECIAL))
+    + re.escape("".join(_VNI_C1.values()))
+    + re.escape("".join(chr(b) for b in range(0xA0, 0x100) if chr(b) not in _VNI_SPECIAL))
     + "]"
 )
-# After pairs and single letters are decoded, any VNI diacritic byte left over stands alone.
-_VNI_STRAY_RE = re.compile("[" + re.escape("".join(sorted(_VNI_SPECIAL - set(_VNI_DECODE)))) + "]")
+# Decoding works on whole byte arrays with two lookup tables (no per-character Python): a pair
+# table (base byte, diacritic byte) -> letter, and a single-byte table for everything else. No
+# diacritic byte is ever a base, so pairs cannot overlap; a diacritic byte that no pair consumed
+# stands alone, which VNI text never does, and goes to the error handler.
+_VNI_PAIR_TABLE = np.zeros((256, 256), dtype=np.uint32)
+for _seq, _letter in _VNI_DECODE.items():
+    if len(_seq) == 2:
+        _VNI_PAIR_TABLE[ord(_seq[0]), ord(_seq[1])] = ord(_letter)
+_VNI_IS_MARK = np.zeros(256, dtype=bool)
+_VNI_IS_MARK[[ord(s[1]) for s in _VNI_DECODE if len(s) == 2]] = True
+_VNI_SINGLE_TABLE = np.arange(256, dtype=np.uint32)
+for _seq, _letter in (_VNI_DECODE | _VNI_C1).items():
+    if len(_seq) == 1:
+        _VNI_SINGLE_TABLE[ord(_seq)] = ord(_letter)
 
 
 def _vni_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
-    text = bytes(data).decode("latin-1")
-    out: list[str] = []
+    raw = bytes(data)
+    if raw.isascii():
+        return raw.decode("ascii"), len(raw)
+    a = np.frombuffer(raw, dtype=np.uint8)
+    out = _VNI_SINGLE_TABLE[a]
+    composed = _VNI_PAIR_TABLE[a[:-1], a[1:]]
+    starts = composed != 0
+    out[:-1][starts] = composed[starts]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] &= ~starts
+    stray = np.flatnonzero(_VNI_IS_MARK[a] & keep)
+
+    def text(lo: int, hi: int) -> str:
+        return out[lo:hi][keep[lo:hi]].astype("<u4").tobytes().decode("utf-32-le")
+
+    if len(stray) == 0:
+        return text(0, len(a)), len(raw)
+    handler = codecs.lookup_error(errors)
+    parts: list[str] = []
     pos = 0
-    handler = None
-    masked = _VNI_DECODE_RE.sub(lambda m: "\x00" * len(m.group()), text)
-    for m in _VNI_STRAY_RE.finditer(masked):
-        # A diacritic byte with no letter before it cannot be VNI text: let the error handler decide.
-        if m.start() < pos:
+    for i in stray:
+        if i < pos:
             continue
-        handler = handler or codecs.lookup_error(errors)
-        out.append(_vni_decode_clean(text[pos : m.start()]))
-        exc = UnicodeDecodeError("vni", bytes(data), m.start(), m.end(), "VNI diacritic byte without a letter")
+        parts.append(text(pos, int(i)))
+        exc = UnicodeDecodeError("vni", raw, int(i), int(i) + 1, "VNI diacritic byte without a letter")
         repl, pos = handler(exc)
-        out.append(repl)
-    out.append(_vni_decode_clean(text[pos:]))
-    return unicodedata.normalize("NFC", "".join(out)), len(data)
-
-
-def _vni_decode_clean(text: str) -> str:
-    return _VNI_DECODE_RE.sub(lambda m: _VNI_DECODE[m.group()], text)
+        parts.append(repl)
+    parts.append(text(pos, len(a)))
+    return "".join(parts), len(raw)
 
 
 def _vni_encode(text: str, errors: str = "strict") -> tuple[bytes, int]:

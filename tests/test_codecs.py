@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+
 from cropmrv.ingest import codecs as vcodecs
 from cropmrv.ingest.codecs import VIETNAMESE_LETTERS, decode, encode, to_cp1258_form
 
