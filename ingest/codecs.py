@@ -36,6 +36,7 @@ code page can hold (:func:`to_cp1258_form`).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 import unicodedata
 
@@ -175,10 +176,8 @@ _VNI_SPECIAL = frozenset(ch for seq in _VNI_ENCODE.values() for ch in seq if ord
 # VNI fonts are Windows fonts: 0x80-0x9F hold the Windows-1252 punctuation (’ “ ” – …).
 _VNI_C1 = {}
 for _b in range(0x80, 0xA0):
-    try:
+    with contextlib.suppress(UnicodeDecodeError):  # 0x81 0x8D 0x8F 0x90 0x9D are unassigned
         _VNI_C1[chr(_b)] = bytes([_b]).decode("cp1252")
-    except UnicodeDecodeError:
-        pass
 _VNI_C1_DECODE = {ord(k): v for k, v in _VNI_C1.items()}
 _VNI_ENCODE_TRANS = {ord(c): s for c, s in _VNI_ENCODE.items()} | {ord(v): k for k, v in _VNI_C1.items()}
 # A character is encodable if it is ASCII, a Vietnamese letter, Windows-1252 punctuation, or
