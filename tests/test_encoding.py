@@ -105,3 +105,43 @@ def test_syllable_model():
     # what wrong decodings produce
     for bad in ("Buoõn", "Phýừèng", "thuơịt", "chaứo", "ViÖt", "hờk"):
         assert not is_syllable(bad), bad
+
+
+LEGACY = REPO / "tests/data/legacy"
+FIXTURES = {
+    "communes_tcvn3_noprj": "tcvn3",
+    "communes_vni": "vni",
+    "communes_cp1258": "cp1258",
+    "communes_utf8": "utf-8",
+}
+
+
+@pytest.mark.parametrize(("stem", "encoding"), FIXTURES.items())
+def test_detects_committed_fixtures(stem, encoding, wards):
+    shp = LEGACY / f"{stem}.shp"
+    assert shp.with_suffix(".cpg").exists() == (encoding == "utf-8")
+    raw = pyogrio.read_dataframe(shp, encoding="latin1")
+    assert len(raw) == 21
+    guess = detect_frame_encoding(raw)
+    assert guess.encoding == encoding, guess
+    decoded = decode_frame_columns(raw, guess.encoding)
+    truth = wards.set_index("ma_xa").loc[decoded["MAXA"], "ten"]
+    assert list(decoded["TEN"].str.lower()) == list(truth.str.lower())
+    if encoding != "tcvn3":
+        assert list(decoded["TEN"]) == list(truth)
+
+
+def test_fixtures_are_reproducible(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fixtures", LEGACY / "make_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for shp in module.main(tmp_path):
+        assert shp.with_suffix(".dbf").read_bytes() == (LEGACY / shp.name).with_suffix(".dbf").read_bytes()
+        ours = pyogrio.read_dataframe(shp)
+        committed = pyogrio.read_dataframe(LEGACY / shp.name)
+        assert ours.geometry.geom_equals_exact(committed.geometry, tolerance=0.02).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in LEGACY.iterdir() if p.suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg")
+    )
