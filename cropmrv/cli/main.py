@@ -20,6 +20,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(demo_cli.admin_app, name="admin")
 app.command("demo")(demo_cli.demo)
 # Areas register below, one line each.
+app.command("calc")(__import__("cropmrv.cli.calc", fromlist=["calc"]).calc)
 
 
 def main() -> None:
