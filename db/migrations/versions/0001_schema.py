@@ -38,4 +38,5 @@ def downgrade() -> None:
     for t in TABLES:
         op.execute(f"DROP TABLE IF EXISTS {t} CASCADE")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_factor_locked()")
+    op.execute("DROP FUNCTION IF EXISTS cropmrv_factor_set_locked()")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_immutable()")

@@ -10,6 +10,13 @@
 
 CREATE EXTENSION IF NOT EXISTS postgis;
 
+-- EPSG:9218 (VN-2000 / TM-3 108-30, the province's official grid) is newer than PostGIS 3.3's
+-- spatial_ref_sys; the API serves it (OGC crs=...EPSG/0/9218), so it is registered here.
+INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) VALUES (9218, 'EPSG', 9218,
+  'PROJCS["VN-2000 / TM-3 108-30",GEOGCS["VN-2000",DATUM["Vietnam_2000",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],TOWGS84[-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278],AUTHORITY["EPSG","6756"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4756"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",108.5],PARAMETER["scale_factor",0.9999],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","9218"]]',
+  '+proj=tmerc +lat_0=0 +lon_0=108.5 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 +towgs84=-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278 +units=m +no_defs')
+ON CONFLICT (srid) DO NOTHING;
+
 -- ---------------------------------------------------------------------------------------------
 -- Provenance of every load
 CREATE TABLE dataset (
@@ -280,6 +287,7 @@ CREATE TABLE factor_set (
     source          text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     locked          boolean NOT NULL DEFAULT false,
+    definition      jsonb,                         -- the canonical set; sha256 of it is the digest
     PRIMARY KEY (code, version)
 );
 
@@ -294,22 +302,39 @@ CREATE TABLE factor (
     source          jsonb NOT NULL,
     status          text NOT NULL CHECK (status IN ('verified','unverified','proxy')),
     applicability   jsonb NOT NULL DEFAULT '{}'::jsonb,
+    details         jsonb NOT NULL DEFAULT '{}'::jsonb,   -- evidence tag, tier, proxy, origin, note
     PRIMARY KEY (set_code, set_version, key),
     FOREIGN KEY (set_code, set_version) REFERENCES factor_set(code, version)
 );
 
 -- A factor set used by a run is locked: its factors can no longer change (a change is a new version).
 CREATE FUNCTION cropmrv_factor_locked() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s text := CASE WHEN TG_OP = 'INSERT' THEN NEW.set_code ELSE OLD.set_code END;
+    v integer := CASE WHEN TG_OP = 'INSERT' THEN NEW.set_version ELSE OLD.set_version END;
 BEGIN
-    IF EXISTS (SELECT 1 FROM factor_set f WHERE f.code = OLD.set_code AND f.version = OLD.set_version
-               AND f.locked) THEN
+    IF EXISTS (SELECT 1 FROM factor_set f WHERE f.code = s AND f.version = v AND f.locked) THEN
         RAISE EXCEPTION 'factor set %/% is used by an estimate run and cannot be changed; make a new version',
-            OLD.set_code, OLD.set_version USING ERRCODE = 'check_violation';
+            s, v USING ERRCODE = 'check_violation';
     END IF;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;
-CREATE TRIGGER factor_locked BEFORE UPDATE OR DELETE ON factor
+CREATE TRIGGER factor_locked BEFORE INSERT OR UPDATE OR DELETE ON factor
     FOR EACH ROW EXECUTE FUNCTION cropmrv_factor_locked();
+
+-- A locked set row keeps its identity and digest, and stays locked.
+CREATE FUNCTION cropmrv_factor_set_locked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.locked AND (TG_OP = 'DELETE' OR NOT NEW.locked OR NEW.code <> OLD.code
+                       OR NEW.version <> OLD.version OR NEW.digest <> OLD.digest
+                       OR NEW.definition IS DISTINCT FROM OLD.definition) THEN
+        RAISE EXCEPTION 'factor set %/% is used by an estimate run and cannot be changed; make a new version',
+            OLD.code, OLD.version USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER factor_set_locked BEFORE UPDATE OR DELETE ON factor_set
+    FOR EACH ROW EXECUTE FUNCTION cropmrv_factor_set_locked();
 
 CREATE TABLE estimate_run (
     id              bigserial PRIMARY KEY,
@@ -415,7 +440,7 @@ CREATE FUNCTION cropmrv_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% rows are immutable snapshots', TG_TABLE_NAME USING ERRCODE = 'check_violation';
 END $$;
-CREATE TRIGGER inventory_export_immutable BEFORE UPDATE ON inventory_export
+CREATE TRIGGER inventory_export_immutable BEFORE UPDATE OR DELETE ON inventory_export
     FOR EACH ROW EXECUTE FUNCTION cropmrv_immutable();
 
 CREATE TABLE sync_log (
