@@ -1,0 +1,1 @@
+"""Domain routers under /api/v1/ (one module per resource)."""
