@@ -122,3 +122,26 @@ def serve(settings: Settings) -> Iterator[str]:
 
 def get(url: str, **kw) -> httpx.Response:
     return httpx.get(url, timeout=30, **kw)
+
+
+@contextmanager
+def module_database(pg_cluster: dict, tag: str) -> Iterator[Settings]:
+    """A private, seeded clone of the template for one test module (servers need committed rows)."""
+    import os
+
+    from .conftest import TEMPLATE_DB, clone_database, drop_database
+
+    name = f"cropmrv_api_{tag}_{os.getpid()}"
+    clone_database(pg_cluster["admin_url"], TEMPLATE_DB, name)
+    s = Settings(home=pg_cluster["home"], pg_port=pg_cluster["port"], pg_database=name)
+    try:
+        yield s
+    finally:
+        drop_database(pg_cluster["admin_url"], name)
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    import morecantile
+
+    t = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
+    return t.z, t.x, t.y
