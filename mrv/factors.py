@@ -24,6 +24,7 @@ FACTOR_DIR = Path(__file__).resolve().parent / "factors"
 STATUSES = ("verified", "unverified")
 EVIDENCE = ("P", "S", "D", "U")
 _ALIAS_COPY = ("value", "unit", "low", "high", "source", "tier")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~20x faster, same result
 
 
 class FactorError(ValueError):
@@ -192,7 +193,7 @@ class FactorUsage:
 # ------------------------------------------------------------------------------------------ loading
 def _read(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+        doc = yaml.load(fh, Loader=_LOADER)
     if not isinstance(doc, dict) or "code" not in doc or "version" not in doc:
         raise FactorError(f"{path.name}: thiếu 'code'/'version' / missing 'code'/'version'")
     return doc

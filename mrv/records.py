@@ -286,17 +286,29 @@ def validate_records(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> Val
 def records_digest(df: pd.DataFrame) -> str:
     """SHA-256 over the normalised records, column by column in FIELDS order (fast, order-sensitive).
 
-    Numbers hash as little-endian float64 (all NaN alike), text as UTF-8 joined by U+001F, so the same
-    inputs give the same digest on any machine."""
+    Numbers hash as little-endian float64 (every NaN alike); vocabulary fields as their vocabulary
+    codes (so categorical and plain-text columns give the same digest); other text as fixed-width
+    UTF-32 arrays with nulls as U+0000. The same inputs give the same digest on any machine."""
     h = hashlib.sha256()
+    n = len(df)
     for f in FIELDS:
         h.update(f.encode() + b"\x1e")
-        col = df[f] if f in df else pd.Series([None] * len(df))
+        col = df[f] if f in df else pd.Series(np.full(n, None, dtype=object))
         if f in NUMERIC_FIELDS:
-            arr = np.ascontiguousarray(col.to_numpy(dtype="float64", na_value=np.nan)).copy()
+            arr = col.to_numpy(dtype="float64", na_value=np.nan).copy()
             arr[np.isnan(arr)] = np.nan
             h.update(arr.astype("<f8").tobytes())
+        elif f in CATEGORICAL:
+            codes = categorical_codes(df, f) if f in df else np.full(n, -1)
+            h.update(codes.astype("<i2").tobytes())
+            odd = np.flatnonzero((codes < 0) & col.notna().to_numpy())  # unknown values (invalid records)
+            h.update("\x1f".join(f"{i}={col.iloc[i]}" for i in odd).encode("utf-8"))
         else:
-            vals = col.astype(object).where(col.notna(), "\x00")
-            h.update("\x1f".join(map(str, vals)).encode("utf-8"))
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                cats = np.asarray(col.cat.categories.astype(str), dtype=str)
+                arr = np.append(cats, "\x00")[col.cat.codes.to_numpy()] if len(cats) else np.full(n, "\x00")
+            else:
+                arr = col.astype(object).where(col.notna(), "\x00").to_numpy(dtype=str)
+            arr = np.asarray(arr, dtype=str)
+            h.update(f"{arr.dtype.itemsize}".encode() + arr.astype(arr.dtype.newbyteorder("<")).tobytes())
     return h.hexdigest()
