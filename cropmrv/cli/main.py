@@ -20,6 +20,8 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(demo_cli.admin_app, name="admin")
 app.command("demo")(demo_cli.demo)
 # Areas register below, one line each.
+app.command("serve")(__import__("cropmrv.cli.serve", fromlist=["serve"]).serve)
+app.add_typer(__import__("cropmrv.cli.users", fromlist=["app"]).app, name="user")
 app.command("calc")(__import__("cropmrv.cli.calc", fromlist=["calc"]).calc)
 
 
