@@ -1,0 +1,133 @@
+"""Activity data (per crop zone and season, and commune statistics) and the plan's targets.
+
+Rates are drawn around the calibration ranges of ``cropmrv/data/stats/STATS.md`` §6 (coffee N
+300–450 conventional / 200–280 low-emission; cane N ~180 vs 150–170; cane burned 20–30 % of area;
+Phú Yên rice straw mostly baled) and the yields of §1. Where STATS.md found no figure (rice N per
+season, durian and cassava fertiliser) the value is illustrative and says so in ``Nguon``.
+
+About 30 % of zones report no measured inputs at all, as in real commune returns: the engine must
+take those from the zone's practice package ("from norms").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import DATA_YEAR, rng_for
+
+HEADER = ["MaXa", "MaVung", "Nam", "Vu", "CayTrong", "ChiTieu", "GiaTri", "DonVi", "NguonSoLieu"]
+SRC_SURVEY = "Điều tra nông hộ (mẫu sinh tự động)"
+SRC_ILLUS = "Minh họa: không có số liệu công bố (mẫu sinh tự động)"
+
+# crop/practice → item → (mean, sd, unit, source)
+RATES: dict[str, dict[str, tuple[float, float, str, str]]] = {
+    "coffee_conventional": {"n_synthetic_kg": (330, 40, "kg N/ha", SRC_SURVEY), "urea_kg": (250, 40, "kg/ha", SRC_SURVEY),
+                            "yield_t_ha": (2.55, 0.35, "t/ha", SRC_SURVEY)},
+    "coffee_low_emission": {"n_synthetic_kg": (240, 25, "kg N/ha", SRC_SURVEY), "urea_kg": (150, 25, "kg/ha", SRC_SURVEY),
+                            "n_organic_kg": (60, 10, "kg N/ha", SRC_SURVEY), "yield_t_ha": (2.7, 0.3, "t/ha", SRC_SURVEY)},
+    "pepper_conventional": {"n_synthetic_kg": (184, 20, "kg N/ha", SRC_SURVEY), "urea_kg": (400, 40, "kg/ha", SRC_SURVEY),
+                            "yield_t_ha": (3.2, 0.4, "t/ha", SRC_SURVEY)},
+    "durian_conventional": {"n_synthetic_kg": (250, 40, "kg N/ha", SRC_ILLUS), "urea_kg": (200, 30, "kg/ha", SRC_ILLUS),
+                            "yield_t_ha": (20, 5, "t/ha", SRC_SURVEY)},
+    "rice_cf": {"n_synthetic_kg": (95, 15, "kg N/ha", SRC_ILLUS), "urea_kg": (180, 25, "kg/ha", SRC_ILLUS)},
+    "rice_awd": {"n_synthetic_kg": (85, 12, "kg N/ha", SRC_ILLUS), "urea_kg": (160, 20, "kg/ha", SRC_ILLUS)},
+    "sugarcane_burning": {"n_synthetic_kg": (184, 15, "kg N/ha", SRC_SURVEY), "urea_kg": (300, 30, "kg/ha", SRC_SURVEY),
+                          "residue_burned_fraction": (0.9, 0.05, "tỷ lệ", SRC_SURVEY)},
+    "sugarcane_no_burning": {"n_synthetic_kg": (160, 12, "kg N/ha", SRC_SURVEY), "urea_kg": (250, 30, "kg/ha", SRC_SURVEY),
+                             "residue_burned_fraction": (0.0, 0.0, "tỷ lệ", SRC_SURVEY)},
+    "cassava_conventional": {"n_synthetic_kg": (80, 15, "kg N/ha", SRC_ILLUS), "urea_kg": (170, 25, "kg/ha", SRC_ILLUS),
+                             "yield_t_ha": (22.5, 3, "t/ha", SRC_SURVEY)},
+}
+RICE_YIELD = {("PY", "dong_xuan"): 7.6, ("PY", "he_thu"): 6.5, ("DL", "dong_xuan"): 7.25, ("DL", "mua"): 6.2}
+RICE_DAYS = {"dong_xuan": 110, "he_thu": 100, "mua": 105}
+CANE_YIELD = {"PY": 63.0, "DL": 75.0}
+
+
+def zone_activity(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Long table, one line per zone-season and item, in the column names a commune return uses."""
+    rng = rng_for(seed, "activity")
+    n = len(rows)
+    reported = rng.random(n) >= 0.30
+    out: list[pd.DataFrame] = []
+
+    def add(mask: np.ndarray, item: str, values, unit: str, source: str) -> None:
+        idx = np.flatnonzero(mask & reported)
+        if not len(idx):
+            return
+        vals = np.broadcast_to(np.asarray(values, dtype=object), (n,))[idx]
+        out.append(pd.DataFrame({"MaXa": rows["ma_xa"].to_numpy()[idx], "MaVung": rows["zone_code"].to_numpy()[idx],
+                                 "Nam": DATA_YEAR, "Vu": rows["season"].to_numpy()[idx],
+                                 "CayTrong": rows["crop"].to_numpy()[idx], "ChiTieu": item, "GiaTri": vals,
+                                 "DonVi": unit, "NguonSoLieu": source, "_order": idx}))
+
+    practice = rows["practice_code"].to_numpy()
+    for code, items in RATES.items():
+        m = practice == code
+        for item, (mean, sd, unit, src) in items.items():
+            v = np.clip(rng.normal(mean, sd, n), 0, None)
+            v = np.round(v, 3 if unit in ("t/ha", "tỷ lệ") else 1)
+            if item == "residue_burned_fraction":
+                v = np.clip(v, 0, 1)
+            add(m, item, v, unit, src)
+    rice = rows["crop"].to_numpy() == "rice"
+    region = rows["region"].to_numpy()
+    season = rows["season"].to_numpy()
+    y = np.array([RICE_YIELD.get((r, s), 6.5) for r, s in zip(region, season, strict=True)])
+    add(rice, "yield_t_ha", np.round(y + rng.normal(0, 0.4, n), 2), "t/ha", SRC_SURVEY)
+    days = np.array([RICE_DAYS.get(s, 105) for s in season]) + rng.integers(-5, 6, n)
+    add(rice, "cultivation_days", days, "ngày", SRC_SURVEY)
+    add(rice, "water_regime", rows["water_regime"].to_numpy(), "", SRC_SURVEY)
+    add(rice, "pre_season_regime", np.where(season == "dong_xuan", "non_flooded_lt180", "non_flooded_lt180"),
+        "", SRC_SURVEY)
+    py = region == "PY"
+    add(rice, "residue_burned_fraction", np.where(py, 0.05, 0.30), "tỷ lệ",
+        "STATS.md §2c: rơm Phú Yên chủ yếu cuộn bán; tỷ lệ đốt minh họa")
+    add(rice, "residue_removed_fraction", np.where(py, 0.60, 0.20), "tỷ lệ", SRC_ILLUS)
+    cane = rows["crop"].to_numpy() == "sugarcane"
+    add(cane, "yield_t_ha", np.round(np.array([CANE_YIELD[r] for r in region]) + rng.normal(0, 8, n), 1), "t/ha",
+        SRC_SURVEY)
+    lime = np.isin(rows["crop"].to_numpy(), ["coffee", "pepper"]) & (rng.random(n) < 0.3)
+    add(lime, "limestone_kg", np.round(rng.uniform(300, 700, n), -1), "kg/ha", SRC_SURVEY)
+    df = pd.concat(out, ignore_index=True).sort_values(["_order", "ChiTieu"], kind="stable")
+    return df.drop(columns="_order").reset_index(drop=True)
+
+
+def commune_statistics(communes, farm_ha: np.ndarray, seed: int) -> pd.DataFrame:
+    """Commune statistics without geometry: Đông Xuân maize in former Đắk Lắk, 3,573 ha in all
+    (DX 2020-21 cereals 48,206 ha minus DX rice 44,633 ha; baodaklak 5737931, STATS.md §1b)."""
+    rng = rng_for(seed, "commune_stats")
+    dl = (communes["region"] == "DL").to_numpy()
+    w = farm_ha * (0.2 + communes["w_rice"].to_numpy()) * rng.uniform(0.5, 1.5, len(communes)) * dl
+    area = np.round(3_573 * w / w.sum(), 1)
+    keep = area > 0
+    n = int(keep.sum())
+    return pd.DataFrame({
+        "MaXa": communes["ma_xa"].to_numpy()[keep], "TenXa": communes["ten_day_du"].to_numpy()[keep],
+        "Nam": DATA_YEAR, "CayTrong": "Ngô", "Vu": "Đông Xuân", "DienTich_ha": area[keep],
+        "PhanDam_kgN_ha": np.round(rng.normal(150, 20, n), 1), "Ure_kg_ha": np.round(rng.normal(200, 25, n), 1),
+        "NangSuat_t_ha": np.round(rng.normal(5.8, 0.5, n), 2), "TyLeDotPhuPham": 0.2,
+        "NguonSoLieu": "Thống kê xã (mẫu sinh tự động; tổng theo STATS.md §1b)",
+    })
+
+
+def plan_targets() -> pd.DataFrame:
+    """Targets of the province's plan. Decision 1273/QĐ-UBND's figures were not found: every value is
+    illustrative except where a national source is named (4024/QĐ-BNNMT: ≥15 % by 2035 vs 2020)."""
+    ill = "Minh họa (chưa tìm thấy chỉ tiêu QĐ 1273/QĐ-UBND)"
+    rows = [
+        ("emission_reduction_pct", "Giảm phát thải so với 2020", "Emission reduction vs 2020", 2035, 15, "%",
+         "QĐ 4024/QĐ-BNNMT (quốc gia; tỉnh chưa rõ)"),
+        ("emission_reduction_pct", "Giảm phát thải so với 2020", "Emission reduction vs 2020", 2030, 10, "%", ill),
+        ("low_emission_coffee_ha", "Diện tích cà phê canh tác phát thải thấp", "Coffee area under low-emission practice",
+         2030, 30_000, "ha", ill),
+        ("low_emission_coffee_ha", "Diện tích cà phê canh tác phát thải thấp", "Coffee area under low-emission practice",
+         2035, 60_000, "ha", ill),
+        ("awd_rice_ha", "Diện tích lúa tưới ướt khô xen kẽ", "Rice area under AWD", 2030, 15_000, "ha", ill),
+        ("awd_rice_ha", "Diện tích lúa tưới ướt khô xen kẽ", "Rice area under AWD", 2035, 30_000, "ha", ill),
+        ("pilot_models", "Số mô hình thí điểm", "Pilot models", 2026, 2, "mô hình",
+         "Nhiệm vụ IV.1 (mía và cà phê), QĐ 4766/QĐ-BNNMT"),
+    ]
+    rows += [("farmers_trained", "Số nông dân được tập huấn", "Farmers trained", y, 1000, "người",
+              "Nhiệm vụ III.3: ít nhất 500–1.000 nông dân/năm") for y in range(2026, 2031)]
+    return pd.DataFrame(rows, columns=["indicator", "label_vi", "label_en", "year", "target_value", "unit", "source"])
