@@ -23,6 +23,8 @@ app.command("demo")(demo_cli.demo)
 app.command("serve")(__import__("cropmrv.cli.serve", fromlist=["serve"]).serve)
 app.add_typer(__import__("cropmrv.cli.users", fromlist=["app"]).app, name="user")
 app.command("calc")(__import__("cropmrv.cli.calc", fromlist=["calc"]).calc)
+app.add_typer(__import__("cropmrv.cli.ingest", fromlist=["app"]).app, name="ingest")
+app.add_typer(__import__("cropmrv.cli.export", fromlist=["app"]).app, name="export")
 
 
 def main() -> None:

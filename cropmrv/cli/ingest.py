@@ -1,0 +1,162 @@
+"""`cropmrv ingest vector|activity|raster`: thin wrappers over :mod:`cropmrv.ingest`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from cropmrv.cli.common import console, err_console, fail, interactive, user_errors
+from cropmrv.settings import get_settings
+
+app = typer.Typer(help="Load files into the platform: vector layers, activity tables, rasters.",
+                  no_args_is_help=True)
+
+
+class Layer(StrEnum):
+    parcels = "parcels"
+    crop_zones = "crop_zones"
+    planning_zones = "planning_zones"
+    irrigation_assets = "irrigation_assets"
+    irrigation_service_areas = "irrigation_service_areas"
+    pilot_sites = "pilot_sites"
+    admin_units = "admin_units"
+
+
+class Encoding(StrEnum):
+    auto = "auto"
+    utf8 = "utf-8"
+    cp1258 = "cp1258"
+    tcvn3 = "tcvn3"
+    vni = "vni"
+
+
+def _progress_bar(label: str):
+    """A Rich progress bar on a terminal, nothing in scripts; returns (callback, context manager)."""
+    from contextlib import nullcontext
+
+    if not interactive():
+        return None, nullcontext()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err_console, transient=True)
+    tasks: dict[str, int] = {}
+
+    def cb(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(f"{label}: {stage}", total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return cb, bar
+
+
+def _finish(rep, report_path: Path | None, quiet: bool) -> None:
+    if report_path is not None:
+        rep.write(report_path)
+    if not quiet:
+        console.print(rep.to_text("both", max_lines=20))
+
+
+@app.command()
+def vector(
+    path: Path = typer.Argument(..., help=".shp (with sidecars), .zip, .gpkg or .geojson"),
+    layer: Layer = typer.Option(..., "--layer", "-l", help="Target layer."),
+    commune: str | None = typer.Option(None, "--commune", help="Load for one commune (GSO code)."),
+    crs: str | None = typer.Option(None, "--crs", help="Source CRS, e.g. EPSG:9218, when the .prj is missing or wrong."),
+    encoding: Encoding = typer.Option(Encoding.auto, "--encoding", help="Text encoding of a .dbf without .cpg."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="YAML column mapping overriding the profile."),
+    source_layer: str | None = typer.Option(None, "--source-layer", help="Layer inside a .gpkg or .zip."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
+    max_rejects: int | None = typer.Option(None, "--max-rejects", help="Refuse the load (exit 2) beyond this many rejects."),
+    no_repair: bool = typer.Option(False, "--no-repair", help="Reject invalid geometries instead of repairing them."),
+    report: Path | None = typer.Option(None, "--report", help="Write the full validation report (JSON)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+) -> None:
+    """Validate, reproject and load a vector file atomically, as a new version of the layer."""
+    from cropmrv.db.engine import make_engine
+    from cropmrv.ingest.load import ingest_vector
+    from cropmrv.ingest.report import IngestError
+
+    s = get_settings()
+    if layer is Layer.admin_units:
+        fail("admin units are loaded from the province folder: use `cropmrv admin load` / ranh giới hành chính "
+             "nạp bằng `cropmrv admin load`")
+    eng = make_engine(s)
+    cb, bar = _progress_bar(path.name)
+    try:
+        with user_errors(), bar:
+            try:
+                rep = ingest_vector(path, layer.value, settings=s, engine=eng, commune=commune, crs=crs,
+                                    encoding=encoding.value, mapping=mapping, dry_run=dry_run,
+                                    max_rejects=max_rejects, progress=cb, source_layer=source_layer,
+                                    repair=not no_repair)
+            except IngestError as exc:
+                if exc.report is not None and report is not None:
+                    exc.report.write(report)
+                if exc.report is not None and exc.report.issues and not quiet:
+                    err_console.print(exc.report.to_text("both", max_lines=20))
+                fail(str(exc), code=2)
+    finally:
+        eng.dispose()
+    _finish(rep, report, quiet)
+
+
+@app.command()
+def activity(
+    path: Path = typer.Argument(..., help=".csv or .xlsx, long or wide."),
+    year: int = typer.Option(..., "--year", help="Reporting year."),
+    commune: str | None = typer.Option(None, "--commune", help="Load for one commune (GSO code)."),
+    sheet: str | None = typer.Option(None, "--sheet", help="Worksheet of an .xlsx (default: the first)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
+    max_rejects: int | None = typer.Option(None, "--max-rejects", help="Refuse the load (exit 2) beyond this many rejects."),
+    report: Path | None = typer.Option(None, "--report", help="Write the validation report (JSON)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Load activity data (fertiliser, water regime, yields…) per crop zone or per commune."""
+    from cropmrv.db.engine import make_engine
+    from cropmrv.ingest.activity import ingest_activity
+    from cropmrv.ingest.report import IngestError
+
+    s = get_settings()
+    eng = make_engine(s)
+    try:
+        with user_errors():
+            try:
+                rep = ingest_activity(path, year, settings=s, engine=eng, commune=commune, sheet=sheet,
+                                      dry_run=dry_run, max_rejects=max_rejects)
+            except IngestError as exc:
+                if exc.report is not None and report is not None:
+                    exc.report.write(report)
+                if exc.report is not None and exc.report.issues and not quiet:
+                    err_console.print(exc.report.to_text("both", max_lines=20))
+                fail(str(exc), code=2)
+    finally:
+        eng.dispose()
+    _finish(rep, report, quiet)
+
+
+@app.command()
+def raster(
+    path: Path = typer.Argument(..., help="GeoTIFF (or any raster GDAL reads)."),
+    kind: str = typer.Option(..., "--kind", help="dem, slope, landcover or other."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Check a raster's CRS, nodata and extent against the province and register it."""
+    from cropmrv.db.engine import make_engine
+    from cropmrv.ingest.raster import ingest_raster
+    from cropmrv.ingest.report import IngestError
+
+    s = get_settings()
+    eng = make_engine(s)
+    try:
+        with user_errors():
+            try:
+                info = ingest_raster(path, kind, settings=s, engine=eng)
+            except IngestError as exc:
+                fail(str(exc), code=2)
+    finally:
+        eng.dispose()
+    if not quiet:
+        console.print(info.to_text())

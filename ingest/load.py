@@ -1,0 +1,302 @@
+"""``ingest_vector``: the one library function behind ``cropmrv ingest vector``.
+
+One transaction from start to end: the features stream in chunks through validation into a TEMP
+staging table (COPY), set-based checks run over it in SQL, and only then the swap — previous rows
+of the same layer/province/commune to ``<table>_history``, the old dataset marked superseded, the
+new rows and the dataset row inserted. Nothing is visible to others before COMMIT, so a load killed
+at any moment (Ctrl-C, OOM, power) leaves the database exactly as it was; a refused or dry-run load
+rolls back. An identical file (same sha256) for the same layer and commune is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyproj
+from psycopg import sql
+from sqlalchemy import Engine, text
+
+from cropmrv.db.engine import raw_connection
+from cropmrv.db.manage import LAYER_TABLES
+from cropmrv.geo.crs import detect_crs
+from cropmrv.ingest import staging
+from cropmrv.ingest.checks import Context, process_chunk
+from cropmrv.ingest.communes import load_communes
+from cropmrv.ingest.encoding import detect_encoding, samples_from_frame
+from cropmrv.ingest.profiles import LAYER_COLUMNS, REQUIRED, profile_for
+from cropmrv.ingest.readers import Source, iter_chunks, open_source
+from cropmrv.ingest.report import MAX_STORED_ISSUES, IngestError, IngestReport
+from cropmrv.settings import Settings
+
+VECTOR_LAYERS = tuple(LAYER_COLUMNS)
+ENCODINGS = ("auto", "utf-8", "cp1258", "tcvn3", "vni")
+Progress = Callable[[str, int, int], None]
+
+
+def parse_epsg(crs: str | int | None) -> int | None:
+    """``EPSG:9210``, ``9210`` or anything pyproj knows → an EPSG code."""
+    if crs is None or crs == "":
+        return None
+    if isinstance(crs, int) or str(crs).isdigit():
+        return int(crs)
+    try:
+        code = pyproj.CRS.from_user_input(crs).to_epsg()
+    except pyproj.exceptions.CRSError as exc:
+        raise ValueError(f"hệ tọa độ không hợp lệ '{crs}' / invalid CRS '{crs}': {exc}") from exc
+    if code is None:
+        raise ValueError(f"không xác định được mã EPSG của '{crs}' / '{crs}' has no EPSG code: give EPSG:N")
+    return code
+
+
+def ingest_vector(
+    path: str | Path,
+    layer: str,
+    *,
+    settings: Settings,
+    engine: Engine,
+    commune: str | None = None,
+    crs: str | int | None = None,
+    encoding: str = "auto",
+    mapping: str | Path | dict | None = None,
+    dry_run: bool = False,
+    max_rejects: int | None = None,
+    progress: Progress | None = None,
+    source_layer: str | None = None,
+    repair: bool = True,
+    area_tolerance: float = 0.1,
+    batch_size: int = 50_000,
+    loaded_by: str | None = None,
+) -> IngestReport:
+    """Load a vector file into ``layer``; returns the report (status loaded/dry_run/unchanged).
+
+    Raises :class:`IngestError` (carrying the report) when the load is refused: unreadable input,
+    CRS not determinable, more rejects than ``max_rejects``; then no row has changed.
+    """
+    if layer not in VECTOR_LAYERS:
+        raise ValueError(f"lớp không hỗ trợ '{layer}' / unsupported layer '{layer}' (layers: {', '.join(VECTOR_LAYERS)})")
+    if encoding not in ENCODINGS:
+        raise ValueError(f"bảng mã không hỗ trợ '{encoding}' / unsupported encoding '{encoding}' "
+                         f"(use {', '.join(ENCODINGS)})")
+    t0 = time.perf_counter()
+    progress = progress or (lambda stage, done, total: None)
+    user_epsg = parse_epsg(crs)
+    rep = IngestReport(source=Path(path).name, layer=layer, province_code=settings.province_code, commune_code=commune)
+    profile = profile_for(layer, mapping)
+    with open_source(path, source_layer) as src:
+        rep.sha256, rep.features_read = src.sha256, src.feature_count
+        with engine.connect() as sa:
+            tx = sa.begin()
+            try:
+                _check_commune(sa, settings, commune)
+                active = _active_dataset(sa, layer, settings.province_code, commune)
+                if active and active["sha256"] == src.sha256:
+                    rep.status, rep.dataset_id = "unchanged", active["id"]
+                    rep.features_loaded = active["feature_count"]
+                    rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
+                    tx.rollback()
+                    return rep
+                communes = load_communes(sa, settings.province_code)
+                colmap = profile.resolve(src.fields)
+                missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
+                if missing:
+                    raise IngestError(
+                        f"{src.path.name}: không tìm thấy cột {', '.join(missing)} (các cột: {', '.join(src.fields)}); "
+                        f"dùng --mapping / no column for {', '.join(missing)} (columns: {', '.join(src.fields)}): "
+                        "map it with --mapping", rep)
+                rep.mapping = colmap
+                chunks = iter_chunks(src, batch_size=batch_size)
+                first = next(chunks)
+                epsg = _decide_crs(src, first, communes, user_epsg, settings, rep)
+                extra = [c for c in first.attrs.columns if c not in colmap.values()]
+                rep.attributes_kept = extra
+                ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
+                              communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance)
+                pg = raw_connection(sa)
+                staging.create_staging(pg, layer, [staging.extra_sql_type(first.attrs[c].dtype) for c in extra])
+                done = 0
+                progress("read", 0, src.feature_count)
+                for chunk in _chain(first, chunks):
+                    ctx.codec = _codec(src, chunk, encoding, ctx.codec, rep)
+                    rows = process_chunk(chunk, ctx, rep)
+                    staging.copy_rows(pg, rows, layer)
+                    done += len(chunk.fids)
+                    progress("read", done, src.feature_count)
+                rep.seconds["stage"] = round(time.perf_counter() - t0, 3)
+                rep.rejected = len(rep.rejected_features())
+                rep.features_loaded = pg.execute("SELECT count(*) FROM ingest_stage").fetchone()[0]
+                if max_rejects is not None and rep.rejected > max_rejects:
+                    raise IngestError(
+                        f"{src.path.name}: {rep.rejected} đối tượng bị loại, vượt --max-rejects {max_rejects}; không "
+                        f"dòng nào thay đổi / {rep.rejected} features rejected, more than --max-rejects "
+                        f"{max_rejects}: no row changed", rep)
+                if rep.features_loaded == 0:
+                    raise IngestError(f"{src.path.name}: không còn đối tượng hợp lệ nào để nạp / no valid feature "
+                                      "left to load: no row changed", rep)
+                if dry_run:
+                    rep.status = "dry_run"
+                    tx.rollback()
+                    return rep
+                progress("swap", 0, 1)
+                _swap(sa, pg, src, layer, settings, commune, rep, loaded_by)
+                progress("swap", 1, 1)
+                rep.seconds["total"] = round(time.perf_counter() - t0, 3)
+                tx.commit()
+                rep.status = "loaded"
+                return rep
+            except IngestError as exc:
+                tx.rollback()
+                rep.status, rep.error = "refused", str(exc)
+                exc.report = rep
+                raise
+            except ValueError as exc:  # readers' InputError and bad values: refuse with the report
+                tx.rollback()
+                rep.status, rep.error = "refused", str(exc)
+                raise IngestError(str(exc), rep) from exc
+            except BaseException:
+                tx.rollback()
+                raise
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _check_commune(sa, settings: Settings, commune: str | None) -> None:
+    if commune is None:
+        return
+    ok = sa.execute(text("SELECT 1 FROM admin_unit WHERE code = :c AND province_code = :p AND level = 'commune'"),
+                    {"c": commune, "p": settings.province_code}).first()
+    if not ok:
+        raise IngestError(f"mã xã {commune} không thuộc tỉnh {settings.province_code} / commune {commune} is not "
+                          f"a commune of province {settings.province_code}")
+
+
+def _active_dataset(sa, layer: str, province: str, commune: str | None) -> dict | None:
+    row = sa.execute(text(
+        "SELECT id, sha256, version, feature_count FROM dataset WHERE layer = :l AND province_code = :p "
+        "AND commune_code IS NOT DISTINCT FROM :c AND status = 'active'"),
+        {"l": layer, "p": province, "c": commune}).mappings().first()
+    return dict(row) if row else None
+
+
+def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: Settings, rep: IngestReport) -> int:
+    import shapely
+
+    pts = shapely.get_coordinates(first.geoms[::max(1, len(first.geoms) // 500)])
+    if src.bounds is not None:
+        b = src.bounds
+        pts = [*pts.tolist(), [b[0], b[1]], [b[2], b[3]]]
+    dec = detect_crs(pts, communes.province_geom, src.crs_wkt, user_epsg=user_epsg,
+                     preferred_epsg=settings.preferred_epsg)
+    rep.crs_message = dec.message
+    for w in dec.warnings:
+        rep.note(w)
+    if not dec.accepted:
+        raise IngestError(f"{src.path.name}: không xác định được hệ tọa độ / cannot determine the coordinate system: "
+                          f"{dec.message}{_areas(dec)}", rep)
+    chosen = next((c for c in dec.candidates if c.epsg == dec.epsg), None)
+    if dec.source == "user" and chosen is not None and chosen.share_inside < 0.5:
+        where = chosen.where()
+        raise IngestError(
+            f"{src.path.name}: EPSG:{dec.epsg} đặt dữ liệu ngoài tỉnh {communes.province_name or settings.province_code} "
+            f"({where}) — kiểm tra lại hệ tọa độ hoặc cấu hình tỉnh / EPSG:{dec.epsg} puts the data outside province "
+            f"{communes.province_name or settings.province_code} ({where}): check the CRS or the configured province"
+            f"{_areas(dec, only=dec.epsg)}", rep)
+    rep.crs_in, rep.crs_source, rep.crs_operation = f"EPSG:{dec.epsg}", dec.source, dec.operation
+    return int(dec.epsg)
+
+
+def _areas(dec, only: int | None = None) -> str:
+    """Name the EPSG area of use of candidates that place the data somewhere plausible (e.g. Bến Tre)."""
+    out = []
+    for c in dec.candidates:
+        if (only is None and c.in_zone_area and c.epsg != 4326) or c.epsg == only:
+            aou = pyproj.CRS.from_epsg(c.epsg).area_of_use
+            out.append(f"EPSG:{c.epsg} → {c.where()} [{aou.name if aou else '?'}]")
+    return (" | vùng sử dụng / areas of use: " + "; ".join(out)) if out else ""
+
+
+def _codec(src: Source, chunk, encoding: str, current: str | None, rep: IngestReport) -> str | None:
+    if not src.is_shapefile:
+        if rep.encoding_in is None:
+            rep.encoding_in = "utf-8"
+            rep.encoding_reason = f"{src.driver} is UTF-8 by definition"
+        return None
+    if current is not None:
+        return current
+    if encoding != "auto":
+        rep.encoding_in, rep.encoding_reason = encoding, "given by the user / người dùng chỉ định"
+        return encoding
+    if src.cpg:
+        rep.encoding_in, rep.encoding_reason = src.cpg, "from the .cpg file / theo tệp .cpg"
+        return src.cpg
+    guess = detect_encoding(samples_from_frame(chunk.attrs))
+    rep.encoding_in, rep.encoding_reason = guess.encoding, guess.reason
+    if guess.encoding == "ascii-compatible":
+        return None  # decide again at the first chunk holding non-ASCII text
+    rep.note(f"bảng mã tự nhận: {guess.encoding} (độ tin cậy {guess.confidence:.2f}) / detected encoding "
+             f"{guess.encoding} (confidence {guess.confidence:.2f})")
+    return guess.codec
+
+
+def _swap(sa, pg, src: Source, layer: str, settings: Settings, commune: str | None, rep: IngestReport,
+          loaded_by: str | None) -> None:
+    table = LAYER_TABLES[layer]
+    key = f"cropmrv-ingest:{layer}:{settings.province_code}:{commune or ''}"
+    pg.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+    old = _active_dataset(sa, layer, settings.province_code, commune)
+    if old and old["sha256"] == src.sha256:
+        raise IngestError(f"{src.path.name}: một lần nạp khác vừa nạp đúng tệp này / another load just loaded this "
+                          "same file", rep)
+    version = 1
+    if old:
+        version = old["version"] + 1
+        hist = sql.Identifier(f"{table}_history")
+        pg.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE dataset_id = %s").format(hist, sql.Identifier(table)),
+                   (old["id"],))
+        pg.execute(sql.SQL("DELETE FROM {} WHERE dataset_id = %s").format(sql.Identifier(table)), (old["id"],))
+        pg.execute("UPDATE dataset SET status = 'superseded' WHERE id = %s", (old["id"],))
+        rep.supersedes = old["id"]
+    rep.rejected = len(rep.rejected_features())
+    cols = ["layer", "province_code", "commune_code", "source_name", "source_path", "sha256", "crs_in",
+            "crs_operation", "encoding_in", "feature_count", "rejected_count", "supersedes", "version"]
+    vals = [layer, settings.province_code, commune, src.path.name, str(Path(src.path).resolve()), src.sha256,
+            rep.crs_in, rep.crs_operation, rep.encoding_in, rep.features_loaded, rep.rejected,
+            old["id"] if old else None, version]
+    if loaded_by:
+        cols.append("loaded_by")
+        vals.append(loaded_by)
+    q = sql.SQL("INSERT INTO dataset ({}) VALUES ({}) RETURNING id").format(
+        sql.SQL(", ").join(map(sql.Identifier, cols)), sql.SQL(", ").join(sql.Placeholder() * len(vals)))
+    rep.dataset_id = pg.execute(q, vals).fetchone()[0]
+    targets = list(LAYER_COLUMNS[layer])
+    select = [sql.Identifier(c) for c in targets]
+    if layer == "crop_zones":
+        select[targets.index("season")] = sql.SQL("coalesce(season, 'perennial')")
+    attrs = _attributes_sql(rep.attributes_kept)
+    geom = sql.SQL("ST_SetSRID(geom, 4326)") if layer == "irrigation_assets" else sql.SQL("ST_Multi(ST_SetSRID(geom, 4326))")
+    q = sql.SQL("INSERT INTO {t} (province_code, dataset_id, {cols}, attributes, geom) "
+                "SELECT %s, %s, {sel}, {attrs}, {geom} FROM ingest_stage").format(
+        t=sql.Identifier(table), cols=sql.SQL(", ").join(map(sql.Identifier, targets)),
+        sel=sql.SQL(", ").join(select), attrs=attrs, geom=geom)
+    pg.execute(q, (settings.province_code, rep.dataset_id))
+    rep.seconds["swap_done"] = 0.0
+    pg.execute("UPDATE dataset SET report = %s::jsonb WHERE id = %s",
+               (json.dumps(rep.to_dict(MAX_STORED_ISSUES), ensure_ascii=False, default=str), rep.dataset_id))
+
+
+def _attributes_sql(extra: list[str]) -> sql.Composable:
+    """``jsonb_build_object`` over the kept source columns (split in groups: 100 arguments at most)."""
+    parts = []
+    for start in range(0, len(extra), 40):
+        args = []
+        for i in range(start, min(start + 40, len(extra))):
+            args += [sql.Literal(extra[i]), sql.Identifier(f"a{i}")]
+        parts.append(sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(args)))
+    obj = sql.SQL(" || ").join(parts) if parts else sql.SQL("'{}'::jsonb")
+    return sql.SQL("({obj}) || CASE WHEN flags IS NULL THEN '{{}}'::jsonb "
+                   "ELSE jsonb_build_object('_flags', to_jsonb(flags)) END").format(obj=obj)
