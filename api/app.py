@@ -31,7 +31,9 @@ ROUTERS: list[tuple[str, str, str]] = [
     ("cropmrv.api.routes.reviews", "router", "/api/v1"),
     ("cropmrv.api.routes.pilots", "router", "/api/v1"),
     ("cropmrv.api.routes.uploads", "router", "/api/v1"),
-    ("cropmrv.api.routes.reporting", "router", "/api/v1"),  # the reporting engineer's router
+    ("cropmrv.api.routes.reporting", "router", "/api/v1"),  # the reporting engineer's router, if any
+    ("cropmrv.api.routes.submissions", "router", "/api/v1"),
+    ("cropmrv.api.routes.exports", "router", "/api/v1"),
     ("cropmrv.maps.web", "router", "/maps"),  # web maps (+ /static mounted by that module)
 ]
 
