@@ -25,6 +25,7 @@ app.add_typer(__import__("cropmrv.cli.users", fromlist=["app"]).app, name="user"
 app.command("calc")(__import__("cropmrv.cli.calc", fromlist=["calc"]).calc)
 app.add_typer(__import__("cropmrv.cli.ingest", fromlist=["app"]).app, name="ingest")
 app.add_typer(__import__("cropmrv.cli.export", fromlist=["app"]).app, name="export")
+app.add_typer(__import__("cropmrv.cli.sample", fromlist=["app"]).app, name="sample")
 
 
 def main() -> None:
