@@ -81,7 +81,8 @@ def _clean_code(values: pd.Series) -> pd.Series:
     """Commune codes as 5-digit strings (DBF numbers lose the leading zero; floats gain '.0')."""
     s = values.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
     s = s.where(s.str.len() > 0)
-    return s.where(~s.str.fullmatch(r"\d{1,5}").fillna(False), s.str.zfill(5)).astype(object)
+    s = s.where(~s.str.fullmatch(r"\d{1,5}").fillna(False), s.str.zfill(5)).astype(object)
+    return s.where(s.notna(), None)
 
 
 def _as_text(values: pd.Series) -> pd.Series:

@@ -125,6 +125,7 @@ def ingest_vector(
                     done += len(chunk.fids)
                     progress("read", done, src.feature_count)
                 rep.seconds["stage"] = round(time.perf_counter() - t0, 3)
+                rep.sort()
                 rep.rejected = len(rep.rejected_features())
                 rep.features_loaded = pg.execute("SELECT count(*) FROM ingest_stage").fetchone()[0]
                 if max_rejects is not None and rep.rejected > max_rejects:
@@ -198,6 +199,12 @@ def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: S
     if not dec.accepted:
         raise IngestError(f"{src.path.name}: không xác định được hệ tọa độ / cannot determine the coordinate system: "
                           f"{dec.message}{_areas(dec)}", rep)
+    prj_epsg = _prj_epsg(src.crs_wkt)
+    if user_epsg is None and prj_epsg is not None and dec.epsg != prj_epsg:
+        raise IngestError(
+            f"{src.path.name}: tệp .prj ghi EPSG:{prj_epsg} nhưng tọa độ chỉ khớp EPSG:{dec.epsg} — nếu đúng, chạy lại "
+            f"với --crs EPSG:{dec.epsg} / the .prj says EPSG:{prj_epsg} but the coordinates fit EPSG:{dec.epsg} "
+            f"only ({dec.message}); if that is right, run again with --crs EPSG:{dec.epsg}", rep)
     chosen = next((c for c in dec.candidates if c.epsg == dec.epsg), None)
     if dec.source == "user" and chosen is not None and chosen.share_inside < 0.5:
         where = chosen.where()
@@ -208,6 +215,15 @@ def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: S
             f"{_areas(dec, only=dec.epsg)}", rep)
     rep.crs_in, rep.crs_source, rep.crs_operation = f"EPSG:{dec.epsg}", dec.source, dec.operation
     return int(dec.epsg)
+
+
+def _prj_epsg(wkt: str | None) -> int | None:
+    if not wkt:
+        return None
+    try:
+        return pyproj.CRS.from_user_input(wkt).to_epsg(min_confidence=70)
+    except pyproj.exceptions.CRSError:
+        return None
 
 
 def _areas(dec, only: int | None = None) -> str:

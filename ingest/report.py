@@ -111,6 +111,10 @@ class IngestReport:
     def rejected_features(self) -> set[int]:
         return {i.feature for i in self.issues if i.action == "rejected" and i.feature is not None}
 
+    def sort(self) -> None:
+        """Issues in feature order (file-wide notes first), as a GIS user reads an attribute table."""
+        self.issues.sort(key=lambda i: (-1 if i.feature is None else i.feature))
+
     def to_dict(self, max_issues: int | None = None) -> dict:
         d = asdict(self)
         d["counts"] = self.counts()
