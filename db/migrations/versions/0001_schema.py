@@ -39,4 +39,5 @@ def downgrade() -> None:
         op.execute(f"DROP TABLE IF EXISTS {t} CASCADE")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_factor_locked()")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_factor_set_locked()")
+    op.execute("DROP FUNCTION IF EXISTS cropmrv_run_immutable()")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_immutable()")

@@ -146,11 +146,14 @@ CREATE TABLE activity (
     province_code   text NOT NULL,
     dataset_id      bigint NOT NULL REFERENCES dataset(id),
     commune_code    text NOT NULL REFERENCES admin_unit(code),
+    -- data keyed to a pre-2025 unit: its old code (commune_code then holds the new commune with the
+    -- largest lineage share); estimates carry it to the new communes by admin_lineage.area_share.
+    old_commune_code text REFERENCES admin_unit_old(code),
     zone_code       text,
     year            integer NOT NULL CHECK (year BETWEEN 1990 AND 2100),
     season          text,
     crop            text,
-    item            text NOT NULL,
+    item            text NOT NULL,   -- vocabulary: cropmrv.mrv.items.ITEMS
     amount          double precision CHECK (amount >= 0),
     value_text      text,
     unit            text,
@@ -384,6 +387,24 @@ CREATE TABLE estimate_uncertainty (
     high95_kg       double precision NOT NULL,
     PRIMARY KEY (run_id, scope, gas, approach)
 );
+
+-- A finished run and its results are immutable (a new run is made instead).
+CREATE FUNCTION cropmrv_run_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'estimate_run' THEN
+        IF OLD.finished_at IS NULL THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION '% rows of a finished estimate run are immutable; make a new run', TG_TABLE_NAME
+        USING ERRCODE = 'check_violation';
+END $$;
+CREATE TRIGGER estimate_run_immutable BEFORE UPDATE ON estimate_run
+    FOR EACH ROW EXECUTE FUNCTION cropmrv_run_immutable();
+CREATE TRIGGER estimate_immutable BEFORE UPDATE ON estimate
+    FOR EACH ROW EXECUTE FUNCTION cropmrv_run_immutable();
+CREATE TRIGGER estimate_uncertainty_immutable BEFORE UPDATE ON estimate_uncertainty
+    FOR EACH ROW EXECUTE FUNCTION cropmrv_run_immutable();
 
 -- ---------------------------------------------------------------------------------------------
 -- Reporting

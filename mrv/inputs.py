@@ -1,0 +1,449 @@
+"""Activity records for one year, read from PostGIS: crop zones + the long ``activity`` table → records.
+
+The estimate run needs one record per crop zone and season (``cropmrv.mrv.records`` fields). Here:
+
+1. crop zones of the year are read with ``COPY … TO STDOUT`` (CSV parsed by pyarrow): a million
+   zones in a few seconds, where row fetches through a cursor would take minutes;
+2. ``activity`` rows are read the same way and pivoted with numpy (item × record matrix; duplicate
+   rows of additive items are summed, conflicting duplicates of other items are an error);
+3. units are converted with the vocabulary of ``cropmrv.mrv.items`` (an unknown item or unit is
+   reported, never guessed);
+4. records keyed to pre-2025 communes are split over the new communes by ``admin_lineage.area_share``;
+5. practice packages fill what was not reported (``mrv.packages.apply_package``, flagged
+   ``from_norms``); in the ``project`` scenario, zones inside a pilot site take the site's project
+   package *instead of* their practice (the package's practice fields are the scenario, as in
+   ``mrv.scenarios``), and pilot sites without crop zones are estimated from the site itself.
+
+Records come out in a canonical order (zones by id, then commune records by id), so the inputs
+digest depends only on the data, never on the order the database returned it in.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+from sqlalchemy import Connection, text
+
+from cropmrv.db.engine import raw_connection
+from cropmrv.mrv.items import (
+    ADDITIVE_ITEMS,
+    CROP_FROM_ZONE,
+    ITEMS,
+    SEASON_FROM_ZONE,
+    WATER_REGIME_FROM_IRRIGATION,
+    unit_rule,
+)
+from cropmrv.mrv.packages import PER_HA_FIELDS, PRACTICE_FIELDS, apply_package, load_packages
+from cropmrv.mrv.records import CROPS, FIELDS, WATER_REGIMES
+
+SCENARIOS = ("baseline", "project")
+_TEXT_PRACTICE = ("water_regime", "pre_season_regime", "straw_timing", "climate")
+
+
+class InputError(ValueError):
+    """Activity data that cannot be turned into records (bilingual message naming the rows)."""
+
+
+@dataclass
+class Inputs:
+    """Records ready for ``calculate`` plus what the reading noticed."""
+
+    records: pd.DataFrame
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def copy_query(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType]) -> pd.DataFrame:
+    """Run ``COPY (query) TO STDOUT`` as CSV and parse it with pyarrow (multi-threaded, typed)."""
+    raw = raw_connection(conn)
+    buf = io.BytesIO()
+    with raw.cursor() as cur, cur.copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(query)) as cp:
+        for chunk in cp:
+            buf.write(chunk)
+    buf.seek(0)
+    if buf.getbuffer().nbytes == 0:
+        return pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in column_types.items()})
+    table = pacsv.read_csv(
+        buf,
+        convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
+                                             null_values=[""], quoted_strings_can_be_null=False),
+    )
+    return table.to_pandas(types_mapper=None)
+
+
+_ZONE_TYPES = {"id": pa.int64(), "zone_code": pa.string(), "commune_code": pa.string(), "crop": pa.string(),
+               "season": pa.string(), "area_ha": pa.float64(), "practice_code": pa.string(),
+               "planted_year": pa.float64(), "irrigation_method": pa.string(), "water_regime": pa.string()}
+_ACT_TYPES = {"commune_code": pa.string(), "old_commune_code": pa.string(), "zone_code": pa.string(),
+              "season": pa.string(), "crop": pa.string(), "item": pa.string(), "amount": pa.float64(),
+              "value_text": pa.string(), "unit": pa.string()}
+
+
+def read_zones(conn: Connection, year: int, province_code: str) -> pd.DataFrame:
+    """Crop zones that grow in ``year``: the year's seasons, and perennials without a year planted by then."""
+    q = sql.SQL(
+        "SELECT id, zone_code, commune_code, crop, season, area_ha, practice_code, planted_year, "
+        "irrigation_method, water_regime FROM crop_zone WHERE province_code = {p} AND "
+        "(year = {y} OR (year IS NULL AND coalesce(planted_year, 0) <= {y}))"
+    ).format(p=sql.Literal(province_code), y=sql.Literal(int(year)))
+    return copy_query(conn, q, _ZONE_TYPES)
+
+
+def read_activity(conn: Connection, year: int, province_code: str) -> pd.DataFrame:
+    q = sql.SQL(
+        "SELECT commune_code, old_commune_code, zone_code, season, crop, item, amount, value_text, unit "
+        "FROM activity WHERE province_code = {p} AND year = {y}"
+    ).format(p=sql.Literal(province_code), y=sql.Literal(int(year)))
+    return copy_query(conn, q, _ACT_TYPES)
+
+
+def _map(values: pd.Series, mapping: dict[str, Any], identity: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
+    """Map a text column through a small dict per distinct value (unknown → kept as is, for validation)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    out = np.array([mapping.get(u, u if u in identity or u not in mapping else None) for u in uniq] + [None],
+                   dtype=object)
+    return out[codes]
+
+
+def _issue(code: str, vi: str, en: str, **detail: Any) -> dict[str, Any]:
+    return {"code": code, "message_vi": vi, "message_en": en, **detail}
+
+
+# ------------------------------------------------------------------------------------------ pivot
+def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray | None,
+           warnings: list[dict[str, Any]], record_ids: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Item × record values: numbers (float64, NaN = not reported) and codes (object, None)."""
+    items = act["item"].to_numpy(dtype=object)
+    item_codes, item_uniq = pd.factorize(items)
+    unknown = [u for u in item_uniq if u not in ITEMS]
+    if unknown:
+        counts = pd.Series(items).value_counts()
+        warnings.append(_issue(
+            "unknown_item", f"bỏ qua mục hoạt động không có trong danh mục: {', '.join(map(str, unknown))}",
+            f"ignored activity items not in the vocabulary (cropmrv.mrv.items): {', '.join(map(str, unknown))}",
+            items={str(u): int(counts[u]) for u in unknown}))
+    numbers: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
+    amount = act["amount"].to_numpy(dtype=float)
+    units = act["unit"].to_numpy(dtype=object)
+    vtext = act["value_text"].to_numpy(dtype=object)
+    # area first: per-ha units of the other items need the record's area
+    order = sorted(range(len(item_uniq)), key=lambda i: item_uniq[i] != "area_ha")
+    for i in order:
+        name = item_uniq[i]
+        if name not in ITEMS:
+            continue
+        m = item_codes == i
+        r = rec[m]
+        if ITEMS[name].kind == "code":
+            vals = vtext[m]
+            col = np.full(n_rec, None, dtype=object)
+            s = pd.DataFrame({"r": r, "v": vals}).dropna()
+            dup = s.groupby("r")["v"].nunique()
+            bad = dup[dup > 1]
+            if len(bad):
+                raise InputError(
+                    f"{name}: giá trị mâu thuẫn cho cùng một bản ghi / conflicting values for the same record: "
+                    + ", ".join(map(str, record_ids[bad.index[:5]])))
+            col[s["r"].to_numpy()] = s["v"].to_numpy()
+            codes[name] = col
+            continue
+        v = amount[m].copy()
+        u = units[m]
+        ucodes, uuniq = pd.factorize(u, use_na_sentinel=True)
+        factor = np.empty(len(uuniq) + 1)
+        how = np.empty(len(uuniq) + 1, dtype=object)
+        for j, uu in enumerate([*uuniq, None]):
+            rule = unit_rule(name, uu)
+            if rule is None:
+                raise InputError(
+                    f"{name}: đơn vị '{uu}' không được chấp nhận (chấp nhận: {ITEMS[name].unit}, "
+                    f"{', '.join(ITEMS[name].units)}) / unit '{uu}' is not accepted for {name} (accepted: "
+                    f"{ITEMS[name].unit}, {', '.join(ITEMS[name].units)})")
+            factor[j], how[j] = rule
+        v = v * factor[ucodes]
+        hw = how[ucodes]
+        if (hw != "").any():
+            if area_of is None and "area_ha" not in numbers:
+                raise InputError(f"{name}: cần diện tích (mục area_ha) để đổi đơn vị '{uuniq[0]}' / an area "
+                                 f"(item area_ha) is needed to convert per-hectare units of {name}")
+            if area_of is None:
+                a = numbers["area_ha"]
+            elif "area_ha" in numbers:
+                a = np.where(np.isnan(numbers["area_ha"]), area_of, numbers["area_ha"])
+            else:
+                a = area_of
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.where(hw == "per_ha", v * a[r], np.where(hw == "by_area", v / a[r], v))
+        col = np.full(n_rec, np.nan)
+        flat_unique = len(r) == len(np.unique(r))
+        if flat_unique:
+            col[r] = v
+        else:
+            s = pd.DataFrame({"r": r, "v": v})
+            g = s.groupby("r")["v"]
+            if name in ADDITIVE_ITEMS:
+                agg = g.sum(min_count=1)  # all-null stays null: not reported is not zero
+            else:
+                lo, hi = g.min(), g.max()
+                bad = lo.index[(hi - lo).abs().to_numpy() > 1e-9 * np.maximum(1.0, hi.abs().to_numpy())]
+                if len(bad):
+                    raise InputError(
+                        f"{name}: giá trị mâu thuẫn cho cùng một bản ghi / conflicting values for the same "
+                        f"record: " + ", ".join(map(str, record_ids[bad[:5]])))
+                agg = lo
+            col[agg.index.to_numpy()] = agg.to_numpy()
+        numbers[name] = col
+    return numbers, codes
+
+
+# ------------------------------------------------------------------------------------------ build
+def _zone_records(zones: pd.DataFrame, act: pd.DataFrame, warnings: list[dict[str, Any]]) -> pd.DataFrame:
+    zones = zones.sort_values("id", kind="stable").reset_index(drop=True)
+    n = len(zones)
+    ids = zones["id"].to_numpy()
+    record_ids = ("z" + pd.Series(ids).astype(str)).to_numpy(dtype=object)
+    season = _map(zones["season"], SEASON_FROM_ZONE)
+    df = pd.DataFrame({
+        "id": record_ids, "crop_zone_id": ids,
+        "commune_code": zones["commune_code"].to_numpy(dtype=object),
+        "crop": _map(zones["crop"], CROP_FROM_ZONE, set(CROPS)),
+        "season": season,
+        "area_ha": zones["area_ha"].to_numpy(dtype=float),
+        "practice_code": zones["practice_code"].to_numpy(dtype=object),
+        "planted_year": zones["planted_year"].to_numpy(dtype=float),
+    })
+    wr = zones["water_regime"].to_numpy(dtype=object)
+    wr_ok = pd.Series(wr).isin(WATER_REGIMES).to_numpy()
+    df["water_regime"] = np.where(wr_ok, wr, _map(zones["irrigation_method"], WATER_REGIME_FROM_IRRIGATION))
+    if not len(act):
+        return df
+    # match activity rows to zones: (zone_code, season) when the row has a season, else zone_code alone
+    zc_cat = pd.CategoricalDtype(pd.unique(pd.concat([zones["zone_code"], act["zone_code"]]).dropna()))
+    zz = pd.Categorical(zones["zone_code"], dtype=zc_cat).codes.astype(np.int64)
+    az = pd.Categorical(act["zone_code"], dtype=zc_cat).codes.astype(np.int64)
+    seasons = [*SEASON_FROM_ZONE.values()]
+    sea_cat = sorted({s for s in seasons if s})
+    zs = pd.Categorical(season, categories=sea_cat).codes.astype(np.int64)
+    a_season = _map(act["season"], SEASON_FROM_ZONE)
+    as_ = pd.Categorical(a_season, categories=sea_cat).codes.astype(np.int64)
+    nseason = len(sea_cat) + 1
+    key_z = np.where(zz >= 0, zz * nseason + (zs + 1), -1)
+    key_a = np.where(az >= 0, az * nseason + (as_ + 1), -1)
+    kz = pd.Index(key_z)
+    if not kz.is_unique:
+        dup = pd.Series(record_ids)[pd.Index(key_z).duplicated(keep=False) & (key_z >= 0)]
+        raise InputError("Trùng mã vùng trồng và vụ trong cùng năm / the same zone_code and season appear on "
+                         f"several crop zones this year: {', '.join(map(str, dup.head(5)))}")
+    rec = kz.get_indexer(key_a)
+    # rows without a season: the zone_code must name exactly one zone of the year
+    no_season = (as_ < 0) & (az >= 0)
+    if no_season.any():
+        cnt = np.bincount(zz[zz >= 0], minlength=len(zc_cat.categories))
+        first = np.full(len(zc_cat.categories), -1)
+        first[zz[zz >= 0][::-1]] = np.flatnonzero(zz >= 0)[::-1]
+        single = cnt[az[no_season]] == 1
+        rec_ns = np.where(single, first[az[no_season]], -1)
+        rec[no_season] = rec_ns
+        amb = int((cnt[az[no_season]] > 1).sum())
+        if amb:
+            warnings.append(_issue(
+                "ambiguous_zone_activity",
+                f"{amb} dòng hoạt động không ghi vụ nhưng mã vùng có nhiều vụ: bỏ qua",
+                f"{amb} activity rows give no season but their zone_code has several seasons: ignored",
+                rows=amb))
+    unmatched = rec < 0
+    if unmatched.any():
+        codes = pd.unique(act["zone_code"].to_numpy(dtype=object)[unmatched])
+        warnings.append(_issue(
+            "unmatched_zone_activity",
+            f"{int(unmatched.sum())} dòng hoạt động có mã vùng không khớp vùng trồng nào của năm: bỏ qua",
+            f"{int(unmatched.sum())} activity rows name a zone_code with no crop zone this year: ignored",
+            rows=int(unmatched.sum()), zone_codes=[str(c) for c in codes[:10]]))
+    keep = ~unmatched
+    numbers, codes = _pivot(act[keep], rec[keep], n, df["area_ha"].to_numpy(), warnings, record_ids)
+    for name, col in numbers.items():
+        if name in df:
+            df[name] = np.where(np.isnan(col), df[name].to_numpy(dtype=float), col)
+        else:
+            df[name] = col
+    for name, col in codes.items():
+        if name in df:
+            df[name] = np.where(pd.isna(col), df[name].to_numpy(dtype=object), col)
+        else:
+            df[name] = col
+    return df
+
+
+def _commune_records(act: pd.DataFrame, warnings: list[dict[str, Any]]) -> pd.DataFrame:
+    if not len(act):
+        return pd.DataFrame({"id": pd.Series(dtype=object)})
+    season = _map(act["season"], SEASON_FROM_ZONE)
+    crop = _map(act["crop"], CROP_FROM_ZONE, set(CROPS))
+    key = pd.DataFrame({"commune_code": act["commune_code"].to_numpy(dtype=object),
+                        "old_commune_code": act["old_commune_code"].to_numpy(dtype=object),
+                        "crop": crop, "season": season})
+    grp = key.groupby(list(key.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = key.groupby(grp, sort=False).head(1).reset_index(drop=True)
+    src = first["old_commune_code"].where(first["old_commune_code"].notna(), first["commune_code"])
+    ids = ("c" + src.astype(str) + ":" + first["crop"].fillna("?").astype(str) + ":"
+           + first["season"].fillna("-").astype(str)).to_numpy(dtype=object)
+    df = first.assign(id=ids)
+    numbers, codes = _pivot(act, grp, len(df), None, warnings, ids)
+    for name, col in {**numbers, **codes}.items():
+        df[name] = col
+    if "area_ha" not in df:
+        df["area_ha"] = np.nan
+    return df
+
+
+def _lineage(conn: Connection, df: pd.DataFrame, warnings: list[dict[str, Any]]) -> pd.DataFrame:
+    """Split records keyed to pre-2025 communes over the new ones by the lineage shares (normalised)."""
+    if "old_commune_code" not in df or not df["old_commune_code"].notna().any():
+        return df.drop(columns=["old_commune_code"], errors="ignore")
+    old = df["old_commune_code"].notna().to_numpy()
+    codes = sorted(set(df.loc[old, "old_commune_code"]))
+    rows = conn.execute(text("SELECT old_code, new_code, area_share FROM admin_lineage WHERE old_code = ANY(:c) "
+                             "ORDER BY old_code, new_code"), {"c": codes}).all()
+    lin = pd.DataFrame(rows, columns=["old_commune_code", "new_code", "share"])
+    missing = sorted(set(codes) - set(lin["old_commune_code"]))
+    if missing:
+        raise InputError(f"Mã xã cũ không có trong bảng kế thừa / pre-2025 codes without lineage: {', '.join(missing)}")
+    lin["share"] = lin["share"] / lin.groupby("old_commune_code")["share"].transform("sum")
+    keep, moved = df[~old], df[old].merge(lin, on="old_commune_code", how="left")
+    s = moved["share"].to_numpy()
+    for f in ("area_ha", *PER_HA_FIELDS, "cleared_area_ha"):
+        if f in moved:
+            moved[f] = moved[f].to_numpy(dtype=float) * s
+    moved["id"] = moved["id"] + "@" + moved["new_code"]
+    moved["commune_code"] = moved["new_code"]
+    warnings.append(_issue(
+        "lineage_split", f"{int(old.sum())} bản ghi theo mã xã cũ được chia cho {len(moved)} xã mới theo tỷ lệ diện tích",
+        f"{int(old.sum())} records keyed to pre-2025 communes were split over {len(moved)} new-commune records "
+        "by admin_lineage.area_share", records=int(old.sum()), split_into=len(moved)))
+    out = pd.concat([keep, moved.drop(columns=["new_code", "share"])], ignore_index=True)
+    return out.drop(columns=["old_commune_code"])
+
+
+# ------------------------------------------------------------------------------------------ pilots
+def _pilots(conn: Connection, province_code: str, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pilot sites, and the crop zones of the year lying mostly (> 50 % of their area) inside one."""
+    sites = pd.DataFrame(conn.execute(text(
+        "SELECT id, site_code, crop, commune_code, baseline_package, project_package, start_year, "
+        "coalesce(area_ha, ST_Area(geom::geography) / 1e4) AS area_ha FROM pilot_site WHERE province_code = :p "
+        "ORDER BY site_code"), {"p": province_code}).mappings().all(),
+        columns=["id", "site_code", "crop", "commune_code", "baseline_package", "project_package", "start_year",
+                 "area_ha"])
+    if not len(sites):
+        return sites, pd.DataFrame(columns=["crop_zone_id", "site_code"])
+    inside = pd.DataFrame(conn.execute(text(
+        "SELECT DISTINCT ON (z.id) z.id AS crop_zone_id, s.site_code FROM crop_zone z JOIN pilot_site s "
+        "ON s.province_code = z.province_code AND ST_Intersects(z.geom, s.geom) "
+        "WHERE z.province_code = :p AND (z.year = :y OR (z.year IS NULL AND coalesce(z.planted_year, 0) <= :y)) "
+        "AND ST_Area(ST_Intersection(z.geom, s.geom)) > 0.5 * ST_Area(z.geom) ORDER BY z.id, s.site_code"),
+        {"p": province_code, "y": year}).mappings().all(), columns=["crop_zone_id", "site_code"])
+    return sites, inside
+
+
+def _apply_pilots(df: pd.DataFrame, sites: pd.DataFrame, inside: pd.DataFrame, scenario: str, year: int,
+                  warnings: list[dict[str, Any]]) -> pd.DataFrame:
+    packages = load_packages()
+    col = "project_package" if scenario == "project" else "baseline_package"
+    site_pkg = dict(zip(sites["site_code"], sites[col], strict=True))
+    site_crop = dict(zip(sites["site_code"], sites["crop"], strict=True))
+    zone_site = dict(zip(inside["crop_zone_id"], inside["site_code"], strict=True))
+    if zone_site and "crop_zone_id" in df:
+        czi = df["crop_zone_id"].to_numpy()
+        site_of = pd.Series(czi).map(zone_site).to_numpy(dtype=object)
+        site_of[pd.isna(site_of)] = None
+        pkg_of = np.array([site_pkg.get(s) if s else None for s in site_of], dtype=object)
+        crop = df["crop"].to_numpy(dtype=object)
+        ok = np.array([p is not None and p in packages and packages[p].crop == c for p, c in zip(pkg_of, crop, strict=True)])
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            if scenario == "project":
+                # the project practice replaces what the zone did: clear the package's fields first
+                for code in sorted(set(pkg_of[idx])):
+                    m = idx[pkg_of[idx] == code]
+                    for f in (*packages[code].per_ha, *packages[code].practice):
+                        df.loc[m, f] = None if f in _TEXT_PRACTICE else np.nan
+                df.loc[idx, "practice_code"] = pkg_of[idx]
+            else:
+                no_code = idx[pd.isna(df["practice_code"].to_numpy(dtype=object)[idx])]
+                df.loc[no_code, "practice_code"] = pkg_of[no_code]
+            df.loc[idx, "pilot_site"] = site_of[idx]
+    # a pilot site with no crop zone inside is estimated from the site itself (package × site area)
+    covered = set(zone_site.values())
+    extra = []
+    for s in sites.itertuples(index=False):
+        pkg = site_pkg.get(s.site_code)
+        if s.site_code in covered or pkg is None or (s.start_year and s.start_year > year):
+            continue
+        if pkg not in packages or packages[pkg].crop != site_crop[s.site_code]:
+            warnings.append(_issue("pilot_package_mismatch", f"điểm trình diễn {s.site_code}: gói {pkg} không dùng được",
+                                   f"pilot site {s.site_code}: package {pkg} is unknown or for another crop",
+                                   site=s.site_code))
+            continue
+        extra.append({"id": f"p{s.site_code}", "commune_code": s.commune_code, "crop": packages[pkg].crop,
+                      "area_ha": float(s.area_ha), "practice_code": pkg, "pilot_site": s.site_code})
+    if extra:
+        df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
+    return df
+
+
+# ------------------------------------------------------------------------------------------ main
+def read_inputs(conn: Connection, year: int, province_code: str, scenario: str = "baseline") -> Inputs:
+    """All activity records of ``year`` for the province, in canonical order, packages applied."""
+    if scenario not in SCENARIOS:
+        raise InputError(f"Kịch bản không hợp lệ '{scenario}' / unknown scenario '{scenario}' (baseline|project)")
+    t0 = time.perf_counter()
+    warnings: list[dict[str, Any]] = []
+    zones = read_zones(conn, year, province_code)
+    act = read_activity(conn, year, province_code)
+    t1 = time.perf_counter()
+    zone_act = act["zone_code"].notna().to_numpy()
+    zrec = _zone_records(zones, act[zone_act].reset_index(drop=True), warnings)
+    crec = _commune_records(act[~zone_act].reset_index(drop=True), warnings)
+    crec = _lineage(conn, crec, warnings) if len(crec) else crec
+    if len(crec):
+        crec = crec.sort_values("id", kind="stable")
+    df = pd.concat([zrec, crec], ignore_index=True) if len(crec) else zrec
+    df["year"] = float(year)
+    sites, inside = _pilots(conn, province_code, year)
+    if len(sites):
+        df = _apply_pilots(df, sites, inside, scenario, year, warnings)
+    for f in FIELDS:
+        if f not in df:
+            df[f] = np.nan if f not in ("id", "commune_code", "crop", "season", "climate", "water_regime",
+                                        "pre_season_regime", "straw_timing", "practice_code") else None
+    codes = df["practice_code"].to_numpy(dtype=object)
+    known = load_packages()
+    bad = sorted({c for c in pd.unique(codes[pd.notna(codes)]) if c not in known})
+    if bad:
+        n_bad = int(pd.Series(codes).isin(bad).sum())
+        warnings.append(_issue(
+            "unknown_practice", f"{n_bad} bản ghi có mã gói kỹ thuật không có trong danh mục: {', '.join(bad)}",
+            f"{n_bad} records name practice packages that are not in the catalogue: {', '.join(bad)}",
+            codes=bad, records=n_bad))
+        df["practice_code"] = np.where(pd.Series(codes).isin(bad).to_numpy(), None, codes)
+    filled = apply_package(df) if df["practice_code"].notna().any() else df.assign(from_norms=False, norms_fields="")
+    t2 = time.perf_counter()
+    n_norms = int(filled["from_norms"].sum())
+    if n_norms:
+        warnings.append(_issue("from_norms", f"{n_norms} bản ghi lấy số liệu từ gói kỹ thuật (định mức)",
+                               f"{n_norms} records take inputs from practice packages (from norms)", records=n_norms))
+    return Inputs(filled, warnings,
+                  {"read_s": t1 - t0, "pivot_s": t2 - t1},
+                  {"zones": len(zones), "activity_rows": len(act), "records": len(filled)})
+
+
+__all__ = ["Inputs", "InputError", "read_inputs", "read_zones", "read_activity", "copy_query", "PRACTICE_FIELDS"]

@@ -1,0 +1,336 @@
+"""Estimate runs: read the year's activity from PostGIS, compute, and write an immutable run by COPY.
+
+A run is identified by its ``run_digest`` = SHA-256 of (inputs digest, factor set code + version +
+digest, GWP set, code version, scenario, province, year). The inputs digest is B's
+``records_digest`` over the records in canonical order (zones by id, then commune records by id),
+after practice packages filled them, so it covers every number the calculation read. Asking twice
+for the same run returns the stored one (``RunResult.reused``) instead of writing a duplicate.
+
+Storage rules:
+
+* masses are integer grams: ``mass_g = round_half_even(mass_kg × 1000)`` and
+  ``co2e_g = round_half_even(co2e_kg × 1000)``, each rounded **once**, per record × category × gas,
+  from the calculator's float64 — never re-derived from another rounded number — so every sum over
+  the table is exact and the same inputs give the same integers on any machine;
+* NE rows (activity not reported) are not stored as numbers — a null must never become a zero in a
+  sum; their counts per category are kept in ``params.not_estimated`` and in the warnings;
+* results go in with a binary ``COPY`` encoded from Arrow by ``pgpq`` (Rust): building a million
+  Python tuples would cost more than the whole computation;
+* the factor set used is locked (its factors can never change again), and a finished run, its
+  estimates and its uncertainty rows are immutable (database triggers).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pgpq import ArrowToPostgresBinaryEncoder
+from sqlalchemy import Connection, Engine, text
+
+from cropmrv.db.engine import raw_connection
+from cropmrv.mrv.calculate import Calculation, calculate_detailed, code_version
+from cropmrv.mrv.factors import FactorError, FactorSet, load_factor_set, sha256_of
+from cropmrv.mrv.inputs import Inputs, read_inputs
+from cropmrv.mrv.records import RecordError
+from cropmrv.mrv.store import lock_factor_set, sync_factor_sets
+from cropmrv.settings import Settings
+
+ESTIMATE_COLUMNS = ["run_id", "province_code", "record_id", "crop_zone_id", "commune_code", "crop", "category",
+                    "gas", "mass_g", "co2e_g", "area_ha", "tier", "flags"]
+DEFAULT_DRAWS = 1000
+DEFAULT_SEED = 20260422
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """What :func:`create_run` did. ``int(result)`` is the run id."""
+
+    run_id: int
+    run_digest: str
+    inputs_digest: str
+    reused: bool
+    record_count: int
+    estimate_rows: int
+    unverified_factors: list[str]
+    warnings: list[dict[str, Any]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __int__(self) -> int:
+        return self.run_id
+
+
+def parse_factor_set(spec: str | None) -> FactorSet:
+    """``code`` (latest version) or ``code@version``."""
+    if not spec:
+        return load_factor_set()
+    code, _, ver = spec.partition("@")
+    try:
+        return load_factor_set(code, int(ver) if ver else None)
+    except ValueError as exc:
+        if isinstance(exc, FactorError):
+            raise
+        raise FactorError(f"Phiên bản không hợp lệ '{spec}' / bad factor set '{spec}' (use CODE or CODE@VERSION)") from exc
+
+
+def make_run_digest(inputs_digest: str, fs: FactorSet, gwp: str, scenario: str, province_code: str, year: int,
+                    code_ver: str | None = None) -> str:
+    return sha256_of({"inputs": inputs_digest, "factor_set": fs.ref, "gwp": gwp,
+                      "code_version": code_ver or code_version(), "scenario": scenario,
+                      "province": province_code, "year": int(year)})
+
+
+# ------------------------------------------------------------------------------------------ rows
+def estimate_table(calc: Calculation, run_id: int, province_code: str) -> tuple[pa.Table, dict[str, int]]:
+    """The calculator's long frame as an Arrow table in the ``estimate`` layout (NE rows left out)."""
+    res = calc.results
+    recs = calc.validation.records
+    if len(calc.validation.errors):
+        recs = recs[calc.validation.ok].reset_index(drop=True)
+    mass = res["mass_kg"].to_numpy()
+    ne = np.isnan(mass)
+    not_estimated = {str(k): int(v) for k, v in res.loc[ne, "category"].value_counts().items() if v}
+    keep = ~ne
+    rec = res["record_id"].cat.codes.to_numpy()[keep].astype(np.int32)
+    n = int(keep.sum())
+
+    def dict_col(indices: np.ndarray, values: Any) -> pa.Array:
+        d = pa.array(values, type=pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), d).cast(pa.string())
+
+    def per_record_text(col: str) -> pa.Array:
+        vals = recs[col].astype(object).where(recs[col].notna(), None).to_numpy(dtype=object) if col in recs \
+            else np.full(len(recs), None, dtype=object)
+        return dict_col(rec, vals)
+
+    czi = recs["crop_zone_id"].to_numpy(dtype=float) if "crop_zone_id" in recs else np.full(len(recs), np.nan)
+    czi_r = czi[rec]
+    cat = res["category"].cat
+    gas = res["gas"].cat
+    flags = res["flags"].cat
+    tier = res["tier"].to_numpy()[keep]
+    tier_names = np.array([f"T{i}" for i in range(int(tier.max(initial=0)) + 1)], dtype=object)
+    flag_lists = pa.array([[f for f in s.split(",") if f] for s in flags.categories], type=pa.list_(pa.string()))
+    fcode = flags.codes.to_numpy()[keep].astype(np.int64)
+    table = pa.table({
+        "run_id": pa.array(np.full(n, run_id, dtype=np.int64)),
+        "province_code": dict_col(np.zeros(n, np.int32), [province_code]),
+        "record_id": dict_col(rec, recs["id"].astype(str).to_numpy(dtype=object)),
+        "crop_zone_id": pa.array(np.nan_to_num(czi_r).astype(np.int64), mask=np.isnan(czi_r)),
+        "commune_code": per_record_text("commune_code"),
+        "crop": per_record_text("crop"),
+        "category": dict_col(cat.codes.to_numpy()[keep], list(cat.categories)),
+        "gas": dict_col(gas.codes.to_numpy()[keep], list(gas.categories)),
+        # round half to even, once, from the float64 result (np.rint is IEEE round-half-even)
+        "mass_g": pa.array(np.rint(mass[keep] * 1000.0).astype(np.int64)),
+        "co2e_g": pa.array(np.rint(res["co2e_kg"].to_numpy()[keep] * 1000.0).astype(np.int64)),
+        "area_ha": pa.array(recs["area_ha"].to_numpy(dtype=float)[rec]),
+        "tier": dict_col(tier.astype(np.int32), list(tier_names)),
+        "flags": flag_lists.take(pa.array(fcode)),
+    })
+    return table, not_estimated
+
+
+def copy_estimates(conn: Connection, table: pa.Table, batch_rows: int = 262_144) -> None:
+    """Binary COPY of an Arrow table into ``estimate`` (pgpq encodes, psycopg streams)."""
+    if table.num_rows == 0:
+        return
+    encoder = ArrowToPostgresBinaryEncoder(table.schema)
+    raw = raw_connection(conn)
+    cols = ", ".join(table.column_names)
+    with raw.cursor() as cur, cur.copy(f"COPY estimate ({cols}) FROM STDIN (FORMAT binary)") as cp:
+        cp.write(encoder.write_header())
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            cp.write(encoder.write_batch(batch))
+        cp.write(encoder.finish())
+
+
+# ------------------------------------------------------------------------------------------ uncertainty
+def uncertainty_rows(calc: Calculation, draws: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Approach 1 and 2 per category and for the total, as ``estimate_uncertainty`` rows (kg CO2e)."""
+    from cropmrv.mrv.uncertainty import approach1, monte_carlo
+
+    rows: list[dict[str, Any]] = []
+    meta: dict[str, Any] = {}
+    res = calc.results
+    if not res["mass_kg"].notna().any():
+        return rows, meta
+    a1 = approach1(res, calc.factors)
+    for r in a1.itertuples(index=False):
+        rows.append({"scope": str(r.category), "approach": 1, "mean_kg": float(r.co2e_kg),
+                     "low95_kg": float(r.low_kg), "high95_kg": float(r.high_kg)})
+    meta["approach1"] = {"range_unknown": a1.attrs.get("range_unknown", []), "method": a1.attrs.get("method")}
+    if draws > 0:
+        recs = calc.validation.records
+        if len(calc.validation.errors):
+            recs = recs[calc.validation.ok].reset_index(drop=True)
+        a2 = monte_carlo(recs, calc.factors, calc.gwp.code, n_draws=draws, seed=seed)
+        for r in a2.itertuples(index=False):
+            rows.append({"scope": str(r.category), "approach": 2, "mean_kg": float(r.mean_kg),
+                         "low95_kg": float(r.low_kg), "high95_kg": float(r.high_kg)})
+        meta["approach2"] = {"seed": seed, "draws": draws, "fixed_factors": a2.attrs.get("fixed_factors", []),
+                             "method": a2.attrs.get("method")}
+    return rows, meta
+
+
+# ------------------------------------------------------------------------------------------ runs
+def _find(conn: Connection, run_digest: str) -> Any:
+    return conn.execute(text(
+        "SELECT id, inputs_digest, record_count, unverified_factors, warnings FROM estimate_run "
+        "WHERE run_digest = :d AND finished_at IS NOT NULL ORDER BY id LIMIT 1"), {"d": run_digest}).first()
+
+
+def create_run(
+    engine: Engine,
+    settings: Settings,
+    year: int,
+    scenario: str = "baseline",
+    factor_set: str | FactorSet | None = None,
+    gwp: str | None = None,
+    progress: Progress | None = None,
+    *,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    on_error: str = "raise",
+) -> RunResult:
+    """Estimate ``year`` for the configured province and store the run (or return the identical one).
+
+    ``factor_set``: a code, ``code@version`` or a FactorSet (default: the settings' default set);
+    ``gwp``: a GWP set code (default: the factor set's default, AR5). ``on_error='skip'`` leaves
+    invalid records out and lists their errors in the run's warnings; the default refuses the run
+    with the bilingual per-record errors. ``draws`` Monte Carlo draws (0: Approach 1 only)."""
+    say = progress or (lambda _msg: None)
+    t: dict[str, float] = {}
+    fs = factor_set if isinstance(factor_set, FactorSet) else parse_factor_set(
+        factor_set or getattr(settings, "default_factor_set", None))
+    gwp_code = (gwp or fs.gwp or "ar5").lower()
+    province = settings.province_code
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        sync_factor_sets(conn)
+    say("factor sets in the database")
+    with engine.connect() as conn:
+        inputs: Inputs = read_inputs(conn, year, province, scenario)
+        conn.rollback()
+    t["read_s"] = inputs.timings.get("read_s", 0.0)
+    t["prepare_s"] = inputs.timings.get("pivot_s", 0.0)
+    say(f"{len(inputs.records):,} records read")
+    t1 = time.perf_counter()
+    calc = calculate_detailed(inputs.records, fs, gwp_code, on_error=on_error)
+    t["compute_s"] = time.perf_counter() - t1
+    warnings = list(inputs.warnings)
+    v = calc.validation
+    if len(v.errors):
+        warnings.append({"code": "invalid_records_skipped", "records": int((~v.ok).sum()),
+                         "message_vi": f"bỏ qua {int((~v.ok).sum())} bản ghi không hợp lệ",
+                         "message_en": f"{int((~v.ok).sum())} invalid records skipped",
+                         "errors": v.errors.head(100).astype(object).where(v.errors.head(100).notna(), None)
+                         .to_dict("records")})
+    if len(v.warnings):
+        counts = v.warnings.groupby(["code", "message_vi", "message_en"]).size().reset_index(name="records")
+        warnings.extend({"code": r.code, "records": int(r.records), "message_vi": r.message_vi,
+                         "message_en": r.message_en} for r in counts.itertuples(index=False))
+    if calc.unverified_keys_used:
+        warnings.append({"code": "unverified_factors", "factors": calc.unverified_keys_used,
+                         "message_vi": "lượt tính dùng hệ số chưa được kiểm chứng",
+                         "message_en": "this run uses unverified factors"})
+    digest = make_run_digest(calc.inputs_digest, fs, gwp_code, scenario, province, year)
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:d))"), {"d": digest})
+        old = _find(conn, digest)
+        if old is not None:
+            say(f"identical run {old.id} exists (same digest): reused")
+            return RunResult(old.id, digest, old.inputs_digest, True, old.record_count, 0,
+                             list(old.unverified_factors), list(old.warnings), t)
+        t2 = time.perf_counter()
+        u_rows, u_meta = uncertainty_rows(calc, draws, seed)
+        t["uncertainty_s"] = time.perf_counter() - t2
+        lock_factor_set(conn, fs.code, fs.version)
+        params = {"scenario": scenario, "factor_set": fs.ref, "gwp": {"code": calc.gwp.code,
+                  "values": dict(calc.gwp.values)}, "factor_keys_used": calc.factor_keys_used,
+                  "regional_proxy_factors_used": calc.proxy_keys_used, "counts": inputs.counts,
+                  "uncertainty": u_meta, "rounding": "integer grams, round half to even once per row"}
+        run_id = conn.execute(text(
+            "INSERT INTO estimate_run (province_code, year, scenario, factor_set_code, factor_set_version, gwp_set, "
+            "code_version, inputs_digest, run_digest, record_count, unverified_factors, warnings, params) "
+            "VALUES (:p, :y, :s, :fc, :fv, :g, :cv, :idg, :rdg, :n, :unv, CAST(:w AS jsonb), CAST(:params AS jsonb)) "
+            "RETURNING id"),
+            {"p": province, "y": int(year), "s": scenario, "fc": fs.code, "fv": fs.version, "g": calc.gwp.code,
+             "cv": code_version(), "idg": calc.inputs_digest, "rdg": digest, "n": int(v.ok.sum()),
+             "unv": calc.unverified_keys_used, "w": json.dumps(warnings, ensure_ascii=False, default=str),
+             "params": "{}"}).scalar_one()
+        t3 = time.perf_counter()
+        table, not_estimated = estimate_table(calc, run_id, province)
+        t["arrow_s"] = time.perf_counter() - t3
+        t4 = time.perf_counter()
+        copy_estimates(conn, table)
+        t["write_s"] = time.perf_counter() - t4
+        say(f"{table.num_rows:,} estimate rows written")
+        if u_rows:
+            conn.execute(text("INSERT INTO estimate_uncertainty (run_id, scope, gas, approach, mean_kg, low95_kg, "
+                              "high95_kg) VALUES (:r, :scope, 'CO2e', :approach, :mean_kg, :low95_kg, :high95_kg)"),
+                         [{"r": run_id, **r} for r in u_rows])
+        if not_estimated:
+            warnings.append({"code": "not_estimated", "categories": not_estimated,
+                             "message_vi": "hạng mục không ước tính được (NE) do thiếu số liệu hoạt động",
+                             "message_en": "categories not estimated (NE): activity data not reported"})
+        params["not_estimated"] = not_estimated
+        conn.execute(text("UPDATE estimate_run SET warnings = CAST(:w AS jsonb), params = CAST(:params AS jsonb), "
+                          "finished_at = clock_timestamp() WHERE id = :r"),
+                     {"r": run_id, "w": json.dumps(warnings, ensure_ascii=False, default=str),
+                      "params": json.dumps(params, ensure_ascii=False, default=str)})
+    t["total_s"] = time.perf_counter() - t0
+    return RunResult(int(run_id), digest, calc.inputs_digest, False, int(v.ok.sum()), table.num_rows,
+                     calc.unverified_keys_used, warnings, t)
+
+
+def list_runs(conn: Connection, year: int | None = None) -> list[dict[str, Any]]:
+    """Runs, newest first, with their total CO2e in tonnes."""
+    rows = conn.execute(text(
+        "SELECT r.id, r.province_code, r.year, r.scenario, r.factor_set_code, r.factor_set_version, r.gwp_set, "
+        "r.code_version, r.run_digest, r.record_count, r.unverified_factors, r.started_at, r.finished_at, "
+        "(SELECT sum(co2e_g) FROM estimate e WHERE e.run_id = r.id) AS co2e_g FROM estimate_run r "
+        "WHERE CAST(:y AS integer) IS NULL OR r.year = :y ORDER BY r.id DESC"), {"y": year}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
+    """One run with its totals by category and gas (exact integer grams) and its uncertainty rows."""
+    row = conn.execute(text("SELECT * FROM estimate_run WHERE id = :r"), {"r": run_id}).mappings().first()
+    if row is None:
+        raise LookupError(f"Không có lượt tính {run_id} / no estimate run {run_id}")
+    out = dict(row)
+    out["totals"] = [dict(r) for r in conn.execute(text(
+        "SELECT category, gas, sum(mass_g) AS mass_g, sum(co2e_g) AS co2e_g, count(*) AS rows "
+        "FROM estimate WHERE run_id = :r GROUP BY category, gas ORDER BY category, gas"), {"r": run_id}).mappings()]
+    out["total_co2e_g"] = sum(int(r["co2e_g"]) for r in out["totals"])
+    out["uncertainty"] = [dict(r) for r in conn.execute(text(
+        "SELECT scope, gas, approach, mean_kg, low95_kg, high95_kg FROM estimate_uncertainty WHERE run_id = :r "
+        "ORDER BY scope = 'total', scope, approach"), {"r": run_id}).mappings()]
+    return out
+
+
+def run_frame(conn: Connection, run_id: int) -> pd.DataFrame:
+    """All estimate rows of a run, ordered (for comparisons and exports)."""
+    from psycopg import sql
+
+    from cropmrv.mrv.inputs import copy_query
+
+    q = sql.SQL("SELECT record_id, category, gas, mass_g, co2e_g, commune_code, crop, crop_zone_id, area_ha, tier, "
+                "array_to_string(flags, ',') AS flags FROM estimate WHERE run_id = {r} "
+                "ORDER BY record_id, category, gas").format(r=sql.Literal(int(run_id)))
+    return copy_query(conn, q, {"record_id": pa.string(), "category": pa.string(), "gas": pa.string(),
+                                "mass_g": pa.int64(), "co2e_g": pa.int64(), "commune_code": pa.string(),
+                                "crop": pa.string(), "crop_zone_id": pa.int64(), "area_ha": pa.float64(),
+                                "tier": pa.string(), "flags": pa.string()})
+
+
+__all__ = ["RunResult", "RecordError", "create_run", "list_runs", "get_run", "run_frame", "estimate_table",
+           "copy_estimates", "make_run_digest", "parse_factor_set", "uncertainty_rows"]
