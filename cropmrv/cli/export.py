@@ -40,3 +40,7 @@ def layer(
     finally:
         eng.dispose()
     console.print(f"đã ghi / written: {path}")
+
+# Reporting commands (owned by cli/reporting.py): national inventory and annual report.
+app.command("inventory")(__import__("cropmrv.cli.reporting", fromlist=["export_inventory"]).export_inventory)
+app.command("report")(__import__("cropmrv.cli.reporting", fromlist=["export_report"]).export_report)

@@ -26,6 +26,7 @@ app.command("calc")(__import__("cropmrv.cli.calc", fromlist=["calc"]).calc)
 app.add_typer(__import__("cropmrv.cli.ingest", fromlist=["app"]).app, name="ingest")
 app.add_typer(__import__("cropmrv.cli.export", fromlist=["app"]).app, name="export")
 app.add_typer(__import__("cropmrv.cli.sample", fromlist=["app"]).app, name="sample")
+__import__("cropmrv.cli.reporting", fromlist=["register"]).register(app)  # status rollup submission sync targets
 
 
 def main() -> None:
