@@ -417,10 +417,10 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
     if len(crec):
         crec = crec.sort_values("id", kind="stable")
     df = pd.concat([zrec, crec], ignore_index=True) if len(crec) else zrec
-    df["year"] = float(year)
     sites, inside = _pilots(conn, province_code, year)
     if len(sites):
         df = _apply_pilots(df, sites, inside, scenario, year, warnings)
+    df["year"] = float(year)
     for f in FIELDS:
         if f not in df:
             df[f] = np.nan if f not in ("id", "commune_code", "crop", "season", "climate", "water_regime",

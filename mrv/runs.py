@@ -39,7 +39,7 @@ from cropmrv.mrv.calculate import Calculation, calculate_detailed, code_version
 from cropmrv.mrv.factors import FactorError, FactorSet, load_factor_set, sha256_of
 from cropmrv.mrv.inputs import Inputs, read_inputs
 from cropmrv.mrv.records import RecordError
-from cropmrv.mrv.store import lock_factor_set, sync_factor_sets
+from cropmrv.mrv.store import lock_factor_set, sync_reference_data
 from cropmrv.settings import Settings
 
 ESTIMATE_COLUMNS = ["run_id", "province_code", "record_id", "crop_zone_id", "commune_code", "crop", "category",
@@ -214,7 +214,7 @@ def create_run(
     province = settings.province_code
     t0 = time.perf_counter()
     with engine.begin() as conn:
-        sync_factor_sets(conn)
+        sync_reference_data(conn)
     say("factor sets in the database")
     with engine.connect() as conn:
         inputs: Inputs = read_inputs(conn, year, province, scenario)

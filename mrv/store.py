@@ -125,3 +125,34 @@ def stored_factor_sets(conn: Connection) -> list[dict[str, Any]]:
         "GROUP BY s.code, s.version ORDER BY s.code, s.version"
     )).mappings().all()
     return [dict(r) for r in rows]
+
+
+def sync_packages(conn: Connection) -> int:
+    """Copy the practice-package catalogue (``mrv/packages/*.yaml``) into ``practice_package``.
+
+    Pilot sites reference packages by code (foreign key), so this must run before they are loaded.
+    Packages are not versioned like factor sets: a run's inputs digest covers the numbers a package
+    filled in, so a changed package gives a different run, never a silently different one."""
+    from cropmrv.mrv.packages import load_packages
+
+    rows = []
+    for p in load_packages().values():
+        d = p.to_dict()
+        rows.append({"code": p.code, "crop": p.crop, "name": p.name_en, "name_vi": p.name_vi,
+                     "inputs": _json({"per_ha": d["per_ha"], "practice": d["practice"],
+                                      "assumptions": d["assumptions"]}),
+                     "source": _json(d["source"]), "illustrative": p.illustrative})
+    if rows:
+        conn.execute(text(
+            "INSERT INTO practice_package (code, crop, name, name_vi, inputs, source, illustrative) VALUES "
+            "(:code, :crop, :name, :name_vi, CAST(:inputs AS jsonb), :source, :illustrative) ON CONFLICT (code) DO "
+            "UPDATE SET crop = EXCLUDED.crop, name = EXCLUDED.name, name_vi = EXCLUDED.name_vi, "
+            "inputs = EXCLUDED.inputs, source = EXCLUDED.source, illustrative = EXCLUDED.illustrative"), rows)
+    return len(rows)
+
+
+def sync_reference_data(conn: Connection) -> list[dict[str, Any]]:
+    """Factor sets, GWP sets and practice packages, in one call (idempotent)."""
+    out = sync_factor_sets(conn)
+    out.append({"kind": "packages", "code": None, "version": None, "digest": None, "status": sync_packages(conn)})
+    return out

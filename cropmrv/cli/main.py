@@ -27,6 +27,8 @@ app.add_typer(__import__("cropmrv.cli.ingest", fromlist=["app"]).app, name="inge
 app.add_typer(__import__("cropmrv.cli.export", fromlist=["app"]).app, name="export")
 app.add_typer(__import__("cropmrv.cli.sample", fromlist=["app"]).app, name="sample")
 __import__("cropmrv.cli.reporting", fromlist=["register"]).register(app)  # status rollup submission sync targets
+app.command("estimate")(__import__("cropmrv.cli.estimate", fromlist=["estimate"]).estimate)
+app.add_typer(__import__("cropmrv.cli.estimate", fromlist=["runs_app"]).runs_app, name="runs")
 
 
 def main() -> None:
