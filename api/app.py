@@ -47,16 +47,15 @@ class Prepare:
       Content-Length). Clients probe with HEAD (GDAL's /vsicurl, caches); tipg answers 405.
     """
 
-    def __init__(self, app: ASGIApp, fastapi_app: FastAPI, settings: Settings):
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI):
         self.app = app
         self.fastapi_app = fastapi_app
-        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        _ensure_state(self.fastapi_app, self.settings)
+        ensure_state(self.fastapi_app)
         if scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
@@ -91,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _ensure_state(app, s)
+        ensure_state(app)
         yield
         app.state.engine.dispose()
 
@@ -108,16 +107,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tile_routes.make_router())
     for module, attr, prefix in ROUTERS:
         _include(app, module, attr, prefix)
-    app.add_middleware(Prepare, fastapi_app=app, settings=s)
+    app.add_middleware(Prepare, fastapi_app=app)
     install_openapi(app)
     return app
 
 
-def _ensure_state(app: FastAPI, s: Settings) -> None:
+def ensure_state(app: FastAPI) -> None:
+    """Create the engine and caches from ``app.state.settings`` once (idempotent; no I/O)."""
     if getattr(app.state, "_ready", False):
         return
     from cropmrv.db.engine import make_engine
 
+    s = app.state.settings
     app.state.engine = make_engine(s, pool_size=10, max_overflow=10, pool_recycle=1800)
     app.state.counts = queries.CountCache()
     app.state.tiles = tiles.TileCache(max_bytes=tile_cache_bytes())
