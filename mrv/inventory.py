@@ -6,8 +6,10 @@ and CRT bitmask) where a category has no number, method/tier keys and per-catego
 
 Decimals — the decision: every quantity is a JSON *string* holding a plain decimal with a fixed
 number of places and never an exponent (pattern ``-?[0-9]+\\.[0-9]+``):
-* emissions and CO2e in kt with 9 places — exact, because masses are integer grams (1 g = 1e-9 kt)
-  and AR5 GWPs are integers; the category summary also carries the integer grams;
+* emissions and CO2e in kt with 9 places — exact, because masses and CO2e are integer grams
+  (1 g = 1e-9 kt); the category summary also carries the integer grams. CO2e is the roll-up's
+  own integer figure when the run used AR5 (the engine rounds CO2e from the unrounded mass, so it
+  can differ from mass_g × GWP by under half a gram × GWP per row), else mass × AR5 GWP;
 * activity data in ha with 4 places (the area rounded half-even from the roll-up's exact sum);
 * implied emission factors in kg/ha with 6 places and uncertainty bounds in kt with 6 places —
   derived figures, rounded half-even and marked ``is_calculated``.
@@ -80,12 +82,13 @@ def _facts(conn: Connection, run_id: int) -> dict[str, dict[str, Any]]:
     facts: dict[str, dict[str, Any]] = {}
 
     def f(code: str) -> dict[str, Any]:
-        return facts.setdefault(code, {"mass_g": {}, "area_ha": Decimal(0), "tiers": set(), "rows": 0,
+        return facts.setdefault(code, {"mass_g": {}, "co2e_g": {}, "area_ha": Decimal(0), "tiers": set(), "rows": 0,
                                        "ne_rows": 0, "unverified_rows": 0, "from_norms_rows": 0})
 
     for r in rollup.province_totals(conn, run_id):
         d = f(crt.normalise(r["category"]))
         d["mass_g"][r["gas"]] = d["mass_g"].get(r["gas"], 0) + r["mass_g"]
+        d["co2e_g"][r["gas"]] = d["co2e_g"].get(r["gas"], 0) + r["co2e_g"]
         d["area_by_gas"] = d.get("area_by_gas", {})
         d["area_by_gas"][r["gas"]] = d["area_by_gas"].get(r["gas"], Decimal(0)) + (r["area_ha"] or 0)
     for r in conn.execute(text("""
@@ -100,6 +103,15 @@ def _facts(conn: Connection, run_id: int) -> dict[str, dict[str, Any]]:
         d["ne_rows"] += r.ne
         d["unverified_rows"] += r.unv
         d["from_norms_rows"] += r.norms
+    # the engine leaves NE rows out of `estimate` and counts them per category in the run's params
+    params = conn.execute(text("SELECT params FROM estimate_run WHERE id = :r"), {"r": run_id}).scalar() or {}
+    for cat, n in (params.get("not_estimated") or {}).items():
+        try:
+            d = f(crt.normalise(cat))
+        except ValueError:
+            continue
+        d["rows"] += int(n)
+        d["ne_rows"] += int(n)
     for d in facts.values():
         d["area_ha"] = max(d.pop("area_by_gas", {}).values(), default=Decimal(0))
         d["numeric"] = d["rows"] > d["ne_rows"]
@@ -148,6 +160,14 @@ def build_payload(conn: Connection, run: rollup.RunInfo, province_name: str) -> 
     gwp = load_gwp("ar5")
     g = {k: Decimal(repr(gwp[k])) for k in GASES}
     facts = _facts(conn, run.id)
+    stored_ar5 = run.gwp_set.lower() == "ar5"
+
+    def co2e_g(code: str, gas: str) -> Decimal:
+        """AR5 CO2e grams: the roll-up's own figure when the run used AR5 (so the export, the API and
+        the report agree to the gram), else recomputed from the masses with AR5."""
+        d = facts[code]
+        return Decimal(d["co2e_g"].get(gas, 0)) if stored_ar5 else Decimal(d["mass_g"].get(gas, 0)) * g[gas]
+
     unc = _uncertainty(conn, run.id)
     fs_row = conn.execute(text("SELECT digest, description FROM factor_set WHERE code = :c AND version = :v"),
                           {"c": run.factor_set_code, "v": run.factor_set_version}).first()
@@ -161,6 +181,7 @@ def build_payload(conn: Connection, run: rollup.RunInfo, province_name: str) -> 
         numeric = [c for c in tree if facts.get(c, {}).get("numeric")]
         direct = bool(facts.get(cat.crf, {}).get("numeric"))
         masses = {gas: sum(facts[c]["mass_g"].get(gas, 0) for c in numeric) for gas in cat.gases}
+        co2es = {gas: sum((co2e_g(c, gas) for c in numeric), Decimal(0)) for gas in cat.gases}
         area = sum((facts[c]["area_ha"] for c in numeric), Decimal(0))
         tiers = sorted(set().union(*(facts[c]["tiers"] for c in tree if c in facts)))
         if numeric:
@@ -189,7 +210,7 @@ def build_payload(conn: Connection, run: rollup.RunInfo, province_name: str) -> 
                    "is_calculated": calc, "gwp_metric": None}
             records.append(rec)
             records.append({**rec, "measure": "Emissions CO2 equivalent", "unit": "kt CO2e",
-                            "value": dec(Decimal(m) * g[gas] * KT, KT) if nk is None else None,
+                            "value": dec(co2es[gas] * KT, KT) if nk is None else None,
                             "is_calculated": True, "gwp_metric": GWP_METRIC})
             if nk is None:
                 records.append({**rec, "measure": "Implied emission factor", "unit": f"kg {gas}/ha",
@@ -207,7 +228,7 @@ def build_payload(conn: Connection, run: rollup.RunInfo, province_name: str) -> 
                         "value": dec(area, HA) if nk is None else None, "notation_key": nk_key,
                         "notation_key_bits": nk_bits, "nk_explanation": nk_why, "is_calculated": calc,
                         "gwp_metric": None, "classification": cat.activity})
-        co2e = sum(Decimal(masses[gas]) * g[gas] for gas in cat.gases)
+        co2e = sum(co2es.values(), Decimal(0))
         summary.append({
             "crt_category": cat.crt, "crf2013_category": cat.crf, "ipcc2006_category": cat.ipcc2006,
             "parent_crt_category": crt.by_crf()[cat.parent].crt if cat.parent else None,
@@ -222,7 +243,7 @@ def build_payload(conn: Connection, run: rollup.RunInfo, province_name: str) -> 
         })
 
     def sector_g(prefix: str, gas: str | None = None) -> Decimal:
-        return sum((Decimal(m) * (1 if gas else g[gs]) for c, d in facts.items() if c.startswith(prefix)
+        return sum((Decimal(m) if gas else co2e_g(c, gs) for c, d in facts.items() if c.startswith(prefix)
                     and d["numeric"] for gs, m in d["mass_g"].items() if gas in (None, gs)), Decimal(0))
 
     totals = {
