@@ -27,7 +27,7 @@ from cropmrv.ingest.checks import Context, process_chunk
 from cropmrv.ingest.communes import load_communes
 from cropmrv.ingest.encoding import detect_encoding, samples_from_frame
 from cropmrv.ingest.profiles import LAYER_COLUMNS, REQUIRED, profile_for
-from cropmrv.ingest.readers import Source, iter_chunks, open_source
+from cropmrv.ingest.readers import InputError, Source, iter_chunks, open_source
 from cropmrv.ingest.report import MAX_STORED_ISSUES, IngestError, IngestReport
 from cropmrv.settings import Settings
 
@@ -85,6 +85,16 @@ def ingest_vector(
     user_epsg = parse_epsg(crs)
     rep = IngestReport(source=Path(path).name, layer=layer, province_code=settings.province_code, commune_code=commune)
     profile = profile_for(layer, mapping)
+    try:
+        return _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile, dry_run, max_rejects,
+                       progress, source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0)
+    except InputError as exc:  # raised before the transaction: nothing to roll back
+        rep.status, rep.error = "refused", str(exc)
+        raise IngestError(str(exc), rep) from exc
+
+
+def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile, dry_run, max_rejects, progress,
+            source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0) -> IngestReport:
     with open_source(path, source_layer) as src:
         rep.sha256, rep.features_read = src.sha256, src.feature_count
         with engine.connect() as sa:
@@ -99,7 +109,9 @@ def ingest_vector(
                     tx.rollback()
                     return rep
                 communes = load_communes(sa, settings.province_code)
-                colmap = profile.resolve(src.fields)
+                chunks = iter_chunks(src, batch_size=batch_size)
+                first = next(chunks)
+                colmap = profile.resolve(src.fields, _empty_columns(first.attrs))
                 missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
                 if missing:
                     raise IngestError(
@@ -107,8 +119,6 @@ def ingest_vector(
                         f"dùng --mapping / no column for {', '.join(missing)} (columns: {', '.join(src.fields)}): "
                         "map it with --mapping", rep)
                 rep.mapping = colmap
-                chunks = iter_chunks(src, batch_size=batch_size)
-                first = next(chunks)
                 epsg = _decide_crs(src, first, communes, user_epsg, settings, rep)
                 extra = [c for c in first.attrs.columns if c not in colmap.values()]
                 rep.attributes_kept = extra
@@ -159,6 +169,18 @@ def ingest_vector(
             except BaseException:
                 tx.rollback()
                 raise
+
+
+def _empty_columns(df) -> set[str]:
+    """Columns without a single non-blank value in the first chunk."""
+    out = set()
+    for c in df.columns:
+        s = df[c].dropna()
+        if s.dtype == object:
+            s = s[s.astype(str).str.strip() != ""]
+        if s.empty:
+            out.add(c)
+    return out
 
 
 def _chain(first, rest):

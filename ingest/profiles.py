@@ -63,20 +63,22 @@ class Profile:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # column → folded spelling → code
     origin: list[str] = field(default_factory=list)
 
-    def resolve(self, source_columns: list[str]) -> dict[str, str]:
-        """Target column → the source column that feeds it (first alias present wins)."""
+    def resolve(self, source_columns: list[str], empty: set[str] | frozenset = frozenset()) -> dict[str, str]:
+        """Target column → the source column that feeds it: the first alias present wins, except that a
+        column with no value at all (``empty``) yields to a later alias that has values (famis exports
+        carry both ``SOTHUTUTHU`` and a DBF-truncated ``SOTHUTU001``, only one of them filled)."""
         by_key: dict[str, str] = {}
         for c in source_columns:
             by_key.setdefault(fold(c), c)
         out: dict[str, str] = {}
         used: set[str] = set()
         for target in LAYER_COLUMNS[self.layer]:
-            for alias in self.aliases.get(target, []):
-                src = by_key.get(fold(alias))
-                if src is not None and src not in used:
-                    out[target] = src
-                    used.add(src)
-                    break
+            found = [by_key[fold(a)] for a in self.aliases.get(target, []) if fold(a) in by_key]
+            found = [c for c in dict.fromkeys(found) if c not in used]
+            if found:
+                src = next((c for c in found if c not in empty), found[0])
+                out[target] = src
+                used.add(src)
         return out
 
     def normalise_value(self, column: str, value: object) -> object:

@@ -1,0 +1,286 @@
+"""ingest_vector against a real database: what lands, versions, refusals that change no row."""
+
+from __future__ import annotations
+
+import pyproj
+import pytest
+import shapely
+from sqlalchemy import text
+
+from cropmrv.ingest.load import ingest_vector
+from cropmrv.ingest.report import IngestError
+
+from .conftest import DATA
+from .data.ingest import make_fixtures as fx
+
+PARCELS = DATA / "ingest" / "parcels_bmt.shp"
+HKTB = DATA / "vn2000" / "hktb.shp"
+LEGACY = DATA / "legacy"
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as c:
+        return {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                for t in ("parcel", "parcel_history", "dataset", "planning_zone")}
+
+
+def load(settings, engine, path=PARCELS, layer="parcels", **kw):
+    return ingest_vector(path, layer, settings=settings, engine=engine, **kw)
+
+
+def test_parcels_load_with_the_expected_report(fresh_db, fresh_engine):
+    rep = load(fresh_db, fresh_engine)
+    assert rep.status == "loaded"
+    assert (rep.features_read, rep.features_loaded, rep.rejected) == (48, 45, 3)
+    assert rep.crs_in == "EPSG:9218" and rep.crs_source == "prj" and "6960" in rep.crs_operation
+    assert rep.encoding_in == "utf-8"
+    by = {(i.feature, i.code): i.action for i in rep.issues}
+    assert by[(41, "repaired")] == "repaired"
+    assert by[(42, "duplicate_identity")] == "rejected"
+    assert by[(43, "area_mismatch")] == "flagged"
+    assert by[(44, "unknown_land_use")] == "flagged"
+    assert by[(45, "crosses_communes")] == "flagged"
+    assert by[(46, "outside_province")] == "rejected"
+    assert by[(48, "empty_geometry")] == "rejected"
+    assert rep.mapping == {"commune_code": "MaXa", "map_sheet": "SoTo", "parcel_no": "SoThua",
+                           "land_use_code": "LoaiDat", "area_m2": "DienTich"}
+    assert rep.attributes_kept == ["TenChu"]
+    with fresh_engine.connect() as c:
+        ds = c.execute(text("SELECT * FROM dataset WHERE id = :i"), {"i": rep.dataset_id}).mappings().one()
+        assert ds["status"] == "active" and ds["version"] == 1 and ds["sha256"] == rep.sha256
+        assert (ds["crs_in"], ds["encoding_in"], ds["feature_count"], ds["rejected_count"]) == \
+            ("EPSG:9218", "utf-8", 45, 3)
+        assert ds["source_name"] == "parcels_bmt.shp" and "6960" in ds["crs_operation"]
+        assert ds["report"]["counts"]["duplicate_identity"] == {"rejected": 1}
+        rows = c.execute(text("SELECT parcel_no, commune_code, land_use_code, area_m2, attributes, "
+                              "ST_SRID(geom) srid, GeometryType(geom) gt, ST_IsValid(geom) ok FROM parcel "
+                              "ORDER BY id")).mappings().all()
+    assert len(rows) == 45
+    assert {r["srid"] for r in rows} == {4326} and {r["gt"] for r in rows} == {"MULTIPOLYGON"}
+    assert all(r["ok"] for r in rows)
+    by_no = {r["parcel_no"]: r for r in rows}
+    assert by_no["1"]["attributes"] == {"TenChu": "Nguyễn Văn Hòa"}
+    assert by_no["47"]["commune_code"] == "24133"  # assigned by majority area
+    assert by_no["45"]["attributes"]["_flags"] == ["crosses_communes"]
+    assert by_no["44"]["land_use_code"] == "XYZ"
+
+
+def test_reload_identical_is_a_noop_and_a_change_supersedes(fresh_db, fresh_engine, tmp_path):
+    first = load(fresh_db, fresh_engine)
+    before = counts(fresh_engine)
+    again = load(fresh_db, fresh_engine)
+    assert again.status == "unchanged" and again.dataset_id == first.dataset_id
+    assert counts(fresh_engine) == before
+    # a changed file (one more owner column) is a new version; the old rows go to history, same ids
+    import geopandas as gpd
+
+    gdf = gpd.read_file(PARCELS)
+    gdf["GhiChu"] = "đã đo lại"
+    changed = tmp_path / "parcels_bmt.shp"
+    gdf.to_file(changed, encoding="UTF-8")
+    with fresh_engine.connect() as c:
+        old_ids = sorted(c.execute(text("SELECT id FROM parcel")).scalars())
+    second = load(fresh_db, fresh_engine, changed)
+    assert second.status == "loaded" and second.supersedes == first.dataset_id
+    with fresh_engine.connect() as c:
+        st = dict(c.execute(text("SELECT id, status FROM dataset WHERE layer='parcels'")).all())
+        assert st == {first.dataset_id: "superseded", second.dataset_id: "active"}
+        assert sorted(c.execute(text("SELECT id FROM parcel_history")).scalars()) == old_ids
+        new_ids = c.execute(text("SELECT min(id) FROM parcel")).scalar()
+        assert new_ids > max(old_ids)
+        v = c.execute(text("SELECT version FROM dataset WHERE id=:i"), {"i": second.dataset_id}).scalar()
+        assert v == 2
+
+
+def test_dry_run_writes_nothing(fresh_db, fresh_engine):
+    before = counts(fresh_engine)
+    rep = load(fresh_db, fresh_engine, dry_run=True)
+    assert rep.status == "dry_run" and rep.features_loaded == 45
+    assert counts(fresh_engine) == before
+
+
+def test_max_rejects_refuses_and_changes_no_row(fresh_db, fresh_engine):
+    load(fresh_db, fresh_engine)
+    before = counts(fresh_engine)
+    import geopandas as gpd
+
+    with pytest.raises(IngestError, match="max-rejects 2") as ei:
+        gdf = gpd.read_file(PARCELS)
+        gdf["X"] = 1
+        p = fx.HERE.parent.parent / "ignored"
+        del p
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "p.shp"
+            gdf.to_file(out, encoding="UTF-8")
+            load(fresh_db, fresh_engine, out, max_rejects=2)
+    assert ei.value.report.status == "refused" and ei.value.report.rejected == 3
+    assert counts(fresh_engine) == before
+
+
+def _empty(p):
+    p.write_bytes(b"")
+    return p
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: fx.truncated(PARCELS, d),
+    lambda d: fx.copy_shapefile(PARCELS, d, skip=(".shx",)),
+    lambda d: fx.copy_shapefile(PARCELS, d, skip=(".dbf",)),
+    lambda d: fx.evil_zip(PARCELS, d / "evil.zip", "../evil.txt"),
+    lambda d: fx.evil_zip(PARCELS, d / "abs.zip", "/etc/evil.txt"),
+    lambda d: fx.bomb_zip(d / "bomb.zip"),
+    lambda d: _empty(d / "empty.shp"),
+    lambda d: fx.lying_prj(PARCELS, d),
+], ids=["truncated", "no-shx", "no-dbf", "zip-dotdot", "zip-absolute", "zip-bomb", "empty", "lying-prj"])
+def test_bad_input_is_refused_and_changes_no_row(fresh_db, fresh_engine, tmp_path, make):
+    load(fresh_db, fresh_engine)
+    before = counts(fresh_engine)
+    path = make(tmp_path)
+    with pytest.raises(IngestError) as ei:
+        load(fresh_db, fresh_engine, path)
+    msg = str(ei.value)
+    assert " / " in msg and path.name in msg  # bilingual, names the file
+    assert counts(fresh_engine) == before
+
+
+def test_lying_prj_names_the_fitting_crs(fresh_db, fresh_engine, tmp_path):
+    path = fx.lying_prj(PARCELS, tmp_path)
+    with pytest.raises(IngestError, match=r"EPSG:9210.*EPSG:9218.*--crs EPSG:9218"):
+        load(fresh_db, fresh_engine, path)
+    rep = load(fresh_db, fresh_engine, path, crs="EPSG:9218")
+    assert rep.status == "loaded" and rep.crs_source == "user"
+
+
+def test_z_geometries_are_dropped_to_2d_with_a_note(fresh_db, fresh_engine, tmp_path):
+    rep = load(fresh_db, fresh_engine, fx.with_z(PARCELS, tmp_path / "z.shp"))
+    assert rep.status == "loaded"
+    assert any("Z/M" in n for n in rep.notes)
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT bool_and(NOT ST_Zmflag(geom)::int::bool) FROM parcel")).scalar()
+
+
+def test_mixed_types_reject_the_non_polygons(fresh_db, fresh_engine, tmp_path):
+    path = fx.mixed_types(PARCELS, tmp_path / "mixed.geojson")
+    rep = load(fresh_db, fresh_engine, path, dry_run=True)
+    wrong = sorted(i.feature for i in rep.issues if i.code == "wrong_geometry_type")
+    assert wrong == [2, 3] and rep.crs_in == "EPSG:4326"
+    before = counts(fresh_engine)
+    with pytest.raises(IngestError, match="max-rejects 0"):
+        load(fresh_db, fresh_engine, path, max_rejects=0)
+    assert counts(fresh_engine) == before
+
+
+def test_self_intersection_rejected_when_repair_is_off(fresh_db, fresh_engine):
+    rep = load(fresh_db, fresh_engine, repair=False, dry_run=True)
+    assert [(i.feature, i.action) for i in rep.issues if i.code == "invalid_geometry"] == [(41, "rejected")]
+    assert "Self-intersection" in next(i.detail for i in rep.issues if i.code == "invalid_geometry")
+
+
+def test_zip_and_gpkg_inputs(fresh_db, fresh_engine, tmp_path):
+    rep = load(fresh_db, fresh_engine, fx.nested_zip(PARCELS, tmp_path / "xa.zip"), dry_run=True)
+    assert rep.features_loaded == 45 and rep.source == "xa.zip"
+    g = fx.two_layer_gpkg(PARCELS, tmp_path / "two.gpkg")
+    with pytest.raises(IngestError, match="source-layer"):
+        load(fresh_db, fresh_engine, g, dry_run=True)
+    rep = load(fresh_db, fresh_engine, g, source_layer="thua_dat", dry_run=True)
+    assert rep.features_read == 20 and rep.encoding_in == "utf-8"
+
+
+def test_commune_option_rejects_other_communes(fresh_db, fresh_engine):
+    rep = load(fresh_db, fresh_engine, commune="24133")
+    assert rep.status == "loaded"
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT commune_code FROM dataset WHERE id=:i"), {"i": rep.dataset_id}).scalar() == "24133"
+    with pytest.raises(IngestError, match="no valid feature") as ei:
+        load(fresh_db, fresh_engine, commune="24154", dry_run=True)
+    assert sum(i.code == "other_commune" for i in ei.value.report.issues) >= 40
+    with pytest.raises(IngestError, match="99999"):
+        load(fresh_db, fresh_engine, commune="99999")
+
+
+# -- CRS: the real VN-2000 file from old Bến Tre ------------------------------------------------------
+def test_hktb_is_refused_for_dak_lak_naming_epsg_9210(fresh_db, fresh_engine):
+    before = counts(fresh_engine)
+    with pytest.raises(IngestError) as ei:
+        load(fresh_db, fresh_engine, HKTB)
+    msg = str(ei.value)
+    assert "EPSG:9210" in msg and "Ben Tre" in msg and "hktb.shp" in msg
+    with pytest.raises(IngestError, match=r"EPSG:9210 puts the data outside province Đắk Lắk"):
+        load(fresh_db, fresh_engine, HKTB, crs="EPSG:9210")
+    assert counts(fresh_engine) == before
+
+
+def _ben_tre_like(settings, engine):
+    """A platform configured for a province around the hktb commune (old Bến Tre), one commune."""
+    t = pyproj.Transformer.from_crs(9210, 4326, always_xy=True)
+    x0, y0, x1, y1 = 576_000, 1_128_500, 582_000, 1_134_500
+    box = shapely.Polygon([t.transform(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))])
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO admin_unit (code, name, level, kind, province_code, geom) VALUES "
+                       "('83', 'Bến Tre (thử)', 'province', 'tinh', '83', ST_Multi(ST_GeomFromText(:g, 4326)))"),
+                  {"g": box.buffer(0.01).wkt})
+        c.execute(text("INSERT INTO admin_unit (code, name, level, kind, parent_code, province_code, geom) VALUES "
+                       "('28900', 'Xã thử', 'commune', 'xa', '83', '83', ST_Multi(ST_GeomFromText(:g, 4326)))"),
+                  {"g": box.wkt})
+    return settings.model_copy(update={"province_code": "83", "province_name": "Bến Tre", "preferred_epsg": 9210})
+
+
+def test_hktb_accepted_with_crs_9210_in_a_ben_tre_province(fresh_db, fresh_engine):
+    s = _ben_tre_like(fresh_db, fresh_engine)
+    rep = load(s, fresh_engine, HKTB, crs="EPSG:9210")
+    assert rep.status == "loaded" and rep.crs_in == "EPSG:9210" and rep.crs_source == "user"
+    assert rep.features_loaded + rep.rejected == 3950
+    repaired = [i for i in rep.issues if i.code == "repaired"]
+    assert len(repaired) == 24
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM parcel WHERE province_code='83' AND commune_code='28900'")
+                         ).scalar() == rep.features_loaded
+        sample = c.execute(text("SELECT parcel_no, attributes ? 'GUID', attributes->>'SOTHUTU001' FROM parcel "
+                                "ORDER BY id LIMIT 1")).one()
+        assert sample == ("34", True, None)  # SOTHUTUTHU is empty in this file: SOTHUTU001 feeds parcel_no
+    # and without --crs the zone is inferred: only EPSG:9210 puts it there
+    rep2 = load(s, fresh_engine, HKTB, dry_run=True)
+    assert rep2.status == "unchanged" or rep2.crs_in == "EPSG:9210"
+
+
+# -- encodings ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,enc", [("communes_tcvn3_noprj", "tcvn3"), ("communes_vni", "vni"),
+                                      ("communes_cp1258", "cp1258"), ("communes_utf8", "utf-8")])
+def test_legacy_encodings_are_detected_and_stored_nfc(fresh_db, fresh_engine, name, enc):
+    rep = load(fresh_db, fresh_engine, LEGACY / f"{name}.shp", layer="planning_zones",
+               mapping={"land_use_code": "LOAI"})
+    assert rep.status == "loaded" and rep.encoding_in == enc
+    with fresh_engine.connect() as c:
+        names = dict(c.execute(text("SELECT attributes->>'TEN', land_use_code FROM planning_zone")).all())
+        ward = dict(c.execute(text("SELECT code, name FROM admin_unit WHERE level='commune'")).all())
+        stored = c.execute(text("SELECT commune_code, attributes->>'TEN' FROM planning_zone")).all()
+    import unicodedata
+
+    assert all(unicodedata.is_normalized("NFC", n) for n in names)
+    # every decoded name matches the real ward's name (TCVN3 has no upper-case toned letters)
+    from cropmrv.ingest.names import name_key
+
+    ok = sum(name_key(ward[code]) == name_key(n) for code, n in stored)
+    assert ok == len(stored) == 21
+
+
+# -- killed or failing loads leave the previous state --------------------------------------------------
+def test_failure_inside_the_swap_leaves_the_previous_state(fresh_db, fresh_engine, tmp_path):
+    load(fresh_db, fresh_engine)
+    before = counts(fresh_engine)
+    with fresh_engine.connect() as c:
+        before_rows = c.execute(text("SELECT id, parcel_no, dataset_id FROM parcel ORDER BY id")).all()
+
+    def boom(stage, done, total):
+        if stage == "swap" and done == 1:
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        load(fresh_db, fresh_engine, fx.lying_prj(PARCELS, tmp_path), crs=9218, progress=boom)
+    assert counts(fresh_engine) == before
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT id, parcel_no, dataset_id FROM parcel ORDER BY id")).all() == before_rows
+        assert c.execute(text("SELECT count(*) FROM dataset WHERE status='active'")).scalar() == 2  # admin + parcels
