@@ -1,0 +1,99 @@
+"""Irrigation map for the irrigation sub-department (task III.1): works by kind, the areas they
+serve, and where water management can cut emissions.
+
+* AWD candidates: rice that is continuously flooded (or flood-irrigated) and lies inside an
+  irrigation service area (at least half of the zone) or is linked to a work in
+  ``irrigation_service`` — where water can be controlled, alternate wetting and drying is possible
+  and cuts CH4.
+* Coffee without efficient irrigation: coffee zones whose method is not drip or sprinkler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from sqlalchemy import Connection
+
+from cropmrv.maps import basemap, page, sqlgeo, styles
+from cropmrv.maps.commune import add_assets
+from cropmrv.maps.i18n import ASSET_KINDS, IRRIGATION, crop, fmt, t
+from cropmrv.maps.page import MapOptions
+
+ZOOM = 10
+
+_SCOPE = "province_code = :province AND (CAST(:commune AS text) IS NULL OR commune_code = :commune)"
+ASSETS_SQL = f"SELECT id, asset_code, kind, name, design_area_ha, status, geom FROM irrigation_asset WHERE {_SCOPE}"
+SERVICE_SQL = f"SELECT id, asset_code, commune_code, geom FROM irrigation_service_area WHERE {_SCOPE}"
+AWD_SQL = f"""
+    SELECT z.id, z.zone_code, z.commune_code, z.crop, z.area_ha, z.irrigation_method, z.water_regime, z.geom
+    FROM crop_zone z
+    WHERE z.{_SCOPE.replace(" commune_code", " z.commune_code")} AND z.crop = 'rice'
+      AND (z.irrigation_method IN ('continuous_flooding', 'flood')
+           OR lower(coalesce(z.water_regime, '')) LIKE 'continuous%')
+      AND (EXISTS (SELECT 1 FROM irrigation_service s WHERE s.zone_code = z.zone_code)
+           OR EXISTS (SELECT 1 FROM irrigation_service_area a
+                      WHERE a.geom && z.geom AND ST_Intersects(a.geom, z.geom)
+                        AND ST_Area(ST_Intersection(a.geom, z.geom)) >= 0.5 * ST_Area(z.geom)))"""
+COFFEE_SQL = f"""
+    SELECT z.id, z.zone_code, z.commune_code, z.crop, z.area_ha, z.irrigation_method, z.geom
+    FROM crop_zone z
+    WHERE z.{_SCOPE.replace(" commune_code", " z.commune_code")} AND z.crop = 'coffee'
+      AND coalesce(z.irrigation_method, 'other') NOT IN ('drip', 'sprinkler')"""
+
+
+def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
+                   opts: MapOptions | None = None) -> folium.Map:
+    opts = opts or MapOptions()
+    lang = opts.lang
+    if commune is not None:
+        from cropmrv.maps.commune import commune_row
+
+        commune_row(conn, commune)
+    params = {"province": settings.province_code, "commune": commune}
+    b = sqlgeo.bounds(conn, f"SELECT geom FROM irrigation_service_area WHERE {_SCOPE} UNION ALL "
+                            f"SELECT geom FROM irrigation_asset WHERE {_SCOPE}", params) \
+        or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :province", params)
+    zoom = ZOOM if commune is None else 12
+    m = page.start_map(opts, b, zoom=zoom)
+    basemap.add_base(m, conn, settings, opts, zoom=zoom)
+    tol = sqlgeo.tolerance_for_zoom(zoom + 2)
+
+    service = sqlgeo.feature_collection(conn, SERVICE_SQL, params, tolerance=tol)
+    for f in service["features"]:
+        f["properties"]["style"] = {"color": styles.SERVICE_AREA, "weight": 1.5, "fillColor": styles.SERVICE_AREA,
+                                    "fillOpacity": 0.12}
+    folium.GeoJson(service, name=t("service_areas", lang), tooltip=basemap.tooltip(
+        service, ["asset_code", "commune_code"], [t("asset", lang), t("commune", lang)])).add_to(m)
+
+    totals = {}
+    for key, sql, color in (("coffee_no_efficient", COFFEE_SQL, styles.COFFEE_NOT_EFFICIENT),
+                            ("awd_candidates", AWD_SQL, styles.AWD_CANDIDATE)):
+        fc = sqlgeo.feature_collection(conn, sql, params, tolerance=tol)
+        area = 0.0
+        for f in fc["features"]:
+            p = f["properties"]
+            area += p["area_ha"] or 0
+            p["crop_txt"] = crop(p["crop"], lang)
+            p["irr_txt"] = IRRIGATION[lang].get(p["irrigation_method"], p["irrigation_method"])
+            p["area_txt"] = fmt(p["area_ha"], lang, 2)
+            p["style"] = {"color": "#222", "weight": 0.8, "fillColor": color, "fillOpacity": 0.85}
+        totals[key] = (len(fc["features"]), area)
+        folium.GeoJson(fc, name=t(key, lang), tooltip=basemap.tooltip(
+            fc, ["zone_code", "commune_code", "crop_txt", "irr_txt", "area_txt"],
+            [t("zone", lang), t("commune", lang), t("crop", lang), t("irrigation", lang), t("area_ha", lang)])
+        ).add_to(m)
+
+    fc_assets = add_assets(m, conn, ASSETS_SQL, params, opts, tol)
+    basemap.add_top(m, conn, settings, opts, zoom=zoom, labels_show=commune is not None)
+    kinds = sorted({f["properties"]["kind"] for f in fc_assets["features"]})
+    items = [(styles.ASSET_COLORS[k], ASSET_KINDS[lang][k]) for k in kinds]
+    items += [(styles.SERVICE_AREA, t("service_areas", lang))]
+    items += [(styles.AWD_CANDIDATE, f'{t("awd_candidates", lang)}: {totals["awd_candidates"][0]} '
+                                     f'({fmt(totals["awd_candidates"][1], lang, 1)} ha)'),
+              (styles.COFFEE_NOT_EFFICIENT, f'{t("coffee_no_efficient", lang)}: {totals["coffee_no_efficient"][0]} '
+                                            f'({fmt(totals["coffee_no_efficient"][1], lang, 1)} ha)')]
+    page.legend(m, t("legend", lang), items)
+    page.title_panel(m, opts, t("irrigation_map", lang),
+                     settings.province_name + (f" · {commune}" if commune else ""))
+    return m

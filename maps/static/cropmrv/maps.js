@@ -1,0 +1,94 @@
+/* cropmrv web maps: the planning-review form (our own file, MIT).
+ * The form is built in the popup of a conflicting crop zone and POSTs JSON to the API with the
+ * reviewer's API key (kept in sessionStorage for the tab only). window.CMRV_REVIEW holds the URL,
+ * the labels in the page's language and the review statuses. */
+(function () {
+  "use strict";
+  var COLORS = {unreviewed: "#e31a1c", open: "#ff7f00", conflict: "#6a3d9a", adjustment_proposed: "#1f78b4",
+                conforming: "#33a02c", resolved: "#b2df8a"};
+
+  function esc(v) {
+    return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
+      return "&#" + c.charCodeAt(0) + ";";
+    });
+  }
+
+  window.cmrvReviewForm = function (p, layer) {
+    var cfg = window.CMRV_REVIEW || {labels: {}, statuses: []};
+    var L_ = cfg.labels;
+    var rows = [[L_.commune, p.commune_name], [L_.zone, p.zone_code], [L_.crop, p.crop_txt],
+                [L_.land_use, p.land_use_code], [L_.reason, p.reason_txt], [L_.overlap, p.overlap_txt]];
+    var html = '<div class="cmrv-popup"><table>' + rows.map(function (r) {
+      return "<tr><td><b>" + esc(r[0]) + "</b></td><td>" + esc(r[1]) + "</td></tr>";
+    }).join("") + "</table>";
+    if (!cfg.url) {
+      return html + '<div class="cmrv-note">' + esc(L_.served_only) + "</div></div>";
+    }
+    var opts = cfg.statuses.map(function (s) {
+      var sel = (p.status === s[0] || (p.status === "unreviewed" && s[0] === "conflict")) ? " selected" : "";
+      return '<option value="' + esc(s[0]) + '"' + sel + ">" + esc(s[1]) + "</option>";
+    }).join("");
+    var key = "";
+    try { key = window.sessionStorage.getItem("cmrv_api_key") || ""; } catch (e) { key = ""; }
+    var div = document.createElement("div");
+    div.innerHTML = html + '<form class="cmrv-form" data-zone="' + esc(p.crop_zone_id) + '">' +
+      '<div class="cmrv-h2">' + esc(L_.review) + "</div>" +
+      "<label>" + esc(L_.status) + '<select name="status">' + opts + "</select></label>" +
+      "<label>" + esc(L_.finding) + '<textarea name="finding" rows="2"></textarea></label>' +
+      "<label>" + esc(L_.decision) + '<input name="decision" type="text"></label>' +
+      "<label>" + esc(L_.api_key) + '<input name="api_key" type="password" autocomplete="off" value="' +
+      esc(key) + '"></label>' +
+      '<button type="submit" class="btn btn-sm btn-primary">' + esc(L_.submit) + "</button>" +
+      '<div class="cmrv-msg" role="status"></div></form></div>';
+    var form = div.querySelector("form");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      submit(form, p, layer, cfg);
+    });
+    return div;
+  };
+
+  function submit(form, p, layer, cfg) {
+    var msg = form.querySelector(".cmrv-msg");
+    var key = form.elements.api_key.value.trim();
+    if (!key) {
+      msg.className = "cmrv-msg cmrv-msg-err";
+      msg.textContent = cfg.labels.missing_key;
+      return;
+    }
+    try { window.sessionStorage.setItem("cmrv_api_key", key); } catch (e) { /* private mode */ }
+    var body = {commune_code: p.commune_code, crop_zone_id: p.crop_zone_id, planning_zone_id: p.planning_zone_id,
+                status: form.elements.status.value, finding: form.elements.finding.value || null,
+                decision: form.elements.decision.value || null};
+    form.querySelector("button").disabled = true;
+    fetch(cfg.url, {method: "POST", headers: {"Content-Type": "application/json", "X-API-Key": key},
+                    body: JSON.stringify(body)})
+      .then(function (r) {
+        return r.text().then(function (t) {
+          var d = null;
+          try { d = JSON.parse(t); } catch (e) { d = {detail: t}; }
+          return {ok: r.ok, status: r.status, data: d};
+        });
+      })
+      .then(function (res) {
+        form.querySelector("button").disabled = false;
+        if (res.ok) {
+          msg.className = "cmrv-msg cmrv-msg-ok";
+          msg.textContent = cfg.labels.saved + " " + (res.data && res.data.id !== undefined ? res.data.id : "");
+          p.status = body.status;
+          if (layer && layer.setStyle) {
+            layer.setStyle({fillColor: COLORS[body.status] || "#999999"});
+          }
+        } else {
+          msg.className = "cmrv-msg cmrv-msg-err";
+          msg.textContent = cfg.labels.error + " " + res.status + ": " +
+            ((res.data && (res.data.detail || res.data.title)) || "");
+        }
+      })
+      .catch(function (err) {
+        form.querySelector("button").disabled = false;
+        msg.className = "cmrv-msg cmrv-msg-err";
+        msg.textContent = cfg.labels.error + ": " + err;
+      });
+  }
+})();
