@@ -38,11 +38,13 @@ CREATE TABLE dataset (
     status          text NOT NULL DEFAULT 'active' CHECK (status IN ('active','superseded')),
     supersedes      bigint REFERENCES dataset(id),
     version         integer NOT NULL DEFAULT 1 CHECK (version >= 1),
+    -- activity data are versioned per reporting year: loading 2025 must not supersede 2024
+    year            integer CHECK (year BETWEEN 1990 AND 2100),
     loaded_by       text NOT NULL DEFAULT current_user,
     loaded_at       timestamptz NOT NULL DEFAULT now()
 );
-CREATE UNIQUE INDEX dataset_one_active ON dataset (layer, province_code, coalesce(commune_code, ''))
-    WHERE status = 'active';
+CREATE UNIQUE INDEX dataset_one_active ON dataset (layer, province_code, coalesce(commune_code, ''),
+    coalesce(year, 0)) WHERE status = 'active';
 CREATE INDEX dataset_sha ON dataset (sha256);
 
 -- ---------------------------------------------------------------------------------------------
