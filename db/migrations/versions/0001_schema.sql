@@ -271,6 +271,7 @@ CREATE TABLE activity_history (LIKE activity);
 CREATE TABLE planning_zone_history (LIKE planning_zone);
 CREATE TABLE irrigation_asset_history (LIKE irrigation_asset);
 CREATE TABLE irrigation_service_area_history (LIKE irrigation_service_area);
+CREATE TABLE pilot_site_history (LIKE pilot_site);
 CREATE INDEX parcel_history_dataset ON parcel_history (dataset_id);
 CREATE INDEX crop_zone_history_dataset ON crop_zone_history (dataset_id);
 
