@@ -5,7 +5,7 @@ Rates are drawn around the calibration ranges of ``cropmrv/data/stats/STATS.md``
 Phú Yên rice straw mostly baled) and the yields of §1. Where STATS.md found no figure (rice N per
 season, durian and cassava fertiliser) the value is illustrative and says so in ``Nguon``.
 
-About 30 % of zones report no measured inputs at all, as in real commune returns: the engine must
+About 30 % of the zones under a practice package report no measured inputs at all, as in real commune returns: the engine must
 take those from the zone's practice package ("from norms").
 """
 
@@ -22,21 +22,21 @@ SRC_ILLUS = "Minh họa: không có số liệu công bố (mẫu sinh tự đ�
 
 # crop/practice → item → (mean, sd, unit, source)
 RATES: dict[str, dict[str, tuple[float, float, str, str]]] = {
-    "coffee_conventional": {"n_synthetic_kg": (330, 40, "kg N/ha", SRC_SURVEY), "urea_kg": (250, 40, "kg/ha", SRC_SURVEY),
+    "dl-coffee-conventional": {"n_synthetic_kg": (330, 40, "kg/ha", SRC_SURVEY), "urea_kg": (250, 40, "kg/ha", SRC_SURVEY),
                             "yield_t_ha": (2.55, 0.35, "t/ha", SRC_SURVEY)},
-    "coffee_low_emission": {"n_synthetic_kg": (240, 25, "kg N/ha", SRC_SURVEY), "urea_kg": (150, 25, "kg/ha", SRC_SURVEY),
-                            "n_organic_kg": (60, 10, "kg N/ha", SRC_SURVEY), "yield_t_ha": (2.7, 0.3, "t/ha", SRC_SURVEY)},
-    "pepper_conventional": {"n_synthetic_kg": (184, 20, "kg N/ha", SRC_SURVEY), "urea_kg": (400, 40, "kg/ha", SRC_SURVEY),
+    "dl-coffee-low-emission": {"n_synthetic_kg": (240, 25, "kg/ha", SRC_SURVEY), "urea_kg": (150, 25, "kg/ha", SRC_SURVEY),
+                            "n_organic_kg": (60, 10, "kg/ha", SRC_SURVEY), "yield_t_ha": (2.7, 0.3, "t/ha", SRC_SURVEY)},
+    "pepper": {"n_synthetic_kg": (184, 20, "kg/ha", SRC_SURVEY), "urea_kg": (400, 40, "kg/ha", SRC_SURVEY),
                             "yield_t_ha": (3.2, 0.4, "t/ha", SRC_SURVEY)},
-    "durian_conventional": {"n_synthetic_kg": (250, 40, "kg N/ha", SRC_ILLUS), "urea_kg": (200, 30, "kg/ha", SRC_ILLUS),
+    "durian": {"n_synthetic_kg": (250, 40, "kg/ha", SRC_ILLUS), "urea_kg": (200, 30, "kg/ha", SRC_ILLUS),
                             "yield_t_ha": (20, 5, "t/ha", SRC_SURVEY)},
-    "rice_cf": {"n_synthetic_kg": (95, 15, "kg N/ha", SRC_ILLUS), "urea_kg": (180, 25, "kg/ha", SRC_ILLUS)},
-    "rice_awd": {"n_synthetic_kg": (85, 12, "kg N/ha", SRC_ILLUS), "urea_kg": (160, 20, "kg/ha", SRC_ILLUS)},
-    "sugarcane_burning": {"n_synthetic_kg": (184, 15, "kg N/ha", SRC_SURVEY), "urea_kg": (300, 30, "kg/ha", SRC_SURVEY),
-                          "residue_burned_fraction": (0.9, 0.05, "tỷ lệ", SRC_SURVEY)},
-    "sugarcane_no_burning": {"n_synthetic_kg": (160, 12, "kg N/ha", SRC_SURVEY), "urea_kg": (250, 30, "kg/ha", SRC_SURVEY),
-                             "residue_burned_fraction": (0.0, 0.0, "tỷ lệ", SRC_SURVEY)},
-    "cassava_conventional": {"n_synthetic_kg": (80, 15, "kg N/ha", SRC_ILLUS), "urea_kg": (170, 25, "kg/ha", SRC_ILLUS),
+    "dl-rice-continuous-flooding": {"n_synthetic_kg": (95, 15, "kg/ha", SRC_ILLUS), "urea_kg": (180, 25, "kg/ha", SRC_ILLUS)},
+    "dl-rice-awd": {"n_synthetic_kg": (85, 12, "kg/ha", SRC_ILLUS), "urea_kg": (160, 20, "kg/ha", SRC_ILLUS)},
+    "dl-sugarcane-burning": {"n_synthetic_kg": (184, 15, "kg/ha", SRC_SURVEY), "urea_kg": (300, 30, "kg/ha", SRC_SURVEY),
+                          "residue_burned_fraction": (90, 5, "%", SRC_SURVEY)},
+    "dl-sugarcane-no-burning": {"n_synthetic_kg": (160, 12, "kg/ha", SRC_SURVEY), "urea_kg": (250, 30, "kg/ha", SRC_SURVEY),
+                             "residue_burned_fraction": (0, 0, "%", SRC_SURVEY)},
+    "cassava": {"n_synthetic_kg": (80, 15, "kg/ha", SRC_ILLUS), "urea_kg": (170, 25, "kg/ha", SRC_ILLUS),
                              "yield_t_ha": (22.5, 3, "t/ha", SRC_SURVEY)},
 }
 RICE_YIELD = {("PY", "dong_xuan"): 7.6, ("PY", "he_thu"): 6.5, ("DL", "dong_xuan"): 7.25, ("DL", "mua"): 6.2}
@@ -48,7 +48,9 @@ def zone_activity(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Long table, one line per zone-season and item, in the column names a commune return uses."""
     rng = rng_for(seed, "activity")
     n = len(rows)
-    reported = rng.random(n) >= 0.30
+    # a zone under a catalogue package may leave its inputs unreported (the package fills them);
+    # crops without a package always report
+    reported = (rng.random(n) >= 0.30) | rows["practice_code"].isna().to_numpy()
     out: list[pd.DataFrame] = []
 
     def add(mask: np.ndarray, item: str, values, unit: str, source: str) -> None:
@@ -61,14 +63,15 @@ def zone_activity(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
                                  "CayTrong": rows["crop"].to_numpy()[idx], "ChiTieu": item, "GiaTri": vals,
                                  "DonVi": unit, "NguonSoLieu": source, "_order": idx}))
 
-    practice = rows["practice_code"].to_numpy()
+    # rates by practice package, or by crop where the catalogue has no package
+    key = rows["practice_code"].fillna(rows["crop"]).to_numpy()
     for code, items in RATES.items():
-        m = practice == code
+        m = key == code
         for item, (mean, sd, unit, src) in items.items():
             v = np.clip(rng.normal(mean, sd, n), 0, None)
-            v = np.round(v, 3 if unit in ("t/ha", "tỷ lệ") else 1)
+            v = np.round(v, 3 if unit == "t/ha" else 1)
             if item == "residue_burned_fraction":
-                v = np.clip(v, 0, 1)
+                v = np.clip(v, 0, 100)
             add(m, item, v, unit, src)
     rice = rows["crop"].to_numpy() == "rice"
     region = rows["region"].to_numpy()
@@ -81,9 +84,9 @@ def zone_activity(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
     add(rice, "pre_season_regime", np.where(season == "dong_xuan", "non_flooded_lt180", "non_flooded_lt180"),
         "", SRC_SURVEY)
     py = region == "PY"
-    add(rice, "residue_burned_fraction", np.where(py, 0.05, 0.30), "tỷ lệ",
+    add(rice, "residue_burned_fraction", np.where(py, 5, 30), "%",
         "STATS.md §2c: rơm Phú Yên chủ yếu cuộn bán; tỷ lệ đốt minh họa")
-    add(rice, "residue_removed_fraction", np.where(py, 0.60, 0.20), "tỷ lệ", SRC_ILLUS)
+    add(rice, "residue_removed_fraction", np.where(py, 60, 20), "%", SRC_ILLUS)
     cane = rows["crop"].to_numpy() == "sugarcane"
     add(cane, "yield_t_ha", np.round(np.array([CANE_YIELD[r] for r in region]) + rng.normal(0, 8, n), 1), "t/ha",
         SRC_SURVEY)

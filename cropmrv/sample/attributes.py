@@ -14,12 +14,13 @@ from .config import CROP_META, DATA_YEAR, GROUP_SEASONS, LAND_USE_VI, SEASON_SUF
 
 # practice package codes (illustrative Đắk Lắk packages; see cropmrv.mrv.packages)
 PRACTICES = {
-    "coffee": ("coffee_conventional", "coffee_low_emission"),
-    "rice": ("rice_cf", "rice_awd"),
-    "sugarcane": ("sugarcane_burning", "sugarcane_no_burning"),
-    "pepper": ("pepper_conventional",),
-    "durian": ("durian_conventional",),
-    "cassava": ("cassava_conventional",),
+    "coffee": ("dl-coffee-conventional", "dl-coffee-low-emission"),
+    "rice": ("dl-rice-continuous-flooding", "dl-rice-awd"),
+    "sugarcane": ("dl-sugarcane-burning", "dl-sugarcane-no-burning"),
+    # no package in the catalogue for these crops: their inputs must be reported
+    "pepper": (None,),
+    "durian": (None,),
+    "cassava": (None,),
 }
 WATER_REGIME = {"continuous_flooding": "continuously_flooded", "awd": "multiple_drainage_awd",
                 "rainfed": "rainfed_regular"}

@@ -33,7 +33,7 @@ class Scale:
 SCALES = {
     "small": Scale("small", cell_ha=400.0, parcel_m2=1_500_000.0, sheet_m=10_000.0, planning_cells=3,
                    small_reservoirs_per_100km2=0.6),
-    "province": Scale("province", cell_ha=16.0, parcel_m2=3_600.0, sheet_m=2_500.0, planning_cells=6,
+    "province": Scale("province", cell_ha=16.0, parcel_m2=6_000.0, sheet_m=2_500.0, planning_cells=6,
                       small_reservoirs_per_100km2=4.0),
 }
 

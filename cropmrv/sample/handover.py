@@ -22,7 +22,7 @@ from .landscape import METRIC_EPSG
 from .writers import write_gpkg_layers, write_shapefile, zip_files
 
 KIND_VI = {"reservoir": "Hồ chứa", "weir": "Đập dâng", "canal": "Kênh", "pump_station": "Trạm bơm",
-           "drip_system": "Tưới nhỏ giọt"}
+           "drip_system": "Hệ thống nhỏ giọt"}
 
 
 def slug(text: str) -> str:
@@ -73,10 +73,10 @@ def crop_zone_frame(rows: pd.DataFrame, transformer) -> gpd.GeoDataFrame:
     geom = to_wgs84(rows["geometry"].to_numpy(), transformer)
     return gpd.GeoDataFrame({
         "MaVung": rows["zone_code"].to_numpy(), "MaXa": rows["ma_xa"].to_numpy(),
-        "CayTrong": [crop_label(c) for c in rows["crop"]], "Vu": rows["season"].map(SEASON_VI).to_numpy(),
-        "Nam": rows["year"].to_numpy(), "DienTich": np.round(rows["area_ha"].to_numpy(), 4),
-        "BienPhap": rows["practice_code"].to_numpy(), "NamTrong": rows["planted_year"].to_numpy(),
-        "PhuongThucTuoi": rows["irrigation_method"].to_numpy(), "CheDoNuoc": rows["water_regime"].to_numpy(),
+        "CayTrong": [crop_label(c) for c in rows["crop"]], "MuaVu": rows["season"].map(SEASON_VI).to_numpy(),
+        "Nam": rows["year"].to_numpy(), "DienTichHa": np.round(rows["area_ha"].to_numpy(), 4),
+        "GoiKyThuat": rows["practice_code"].to_numpy(), "NamTrong": rows["planted_year"].to_numpy(),
+        "PhuongPhapTuoi": rows["irrigation_method"].to_numpy(), "CheDoNuoc": rows["water_regime"].to_numpy(),
         "MaSoVungTrong": rows["planting_code"].to_numpy(),
     }, geometry=geom, crs=4326)
 
@@ -90,9 +90,9 @@ def write_planning(plan: pd.DataFrame, out: Path, communes) -> Path:
     ten = dict(zip(communes["ma_xa"], communes["ten_day_du"], strict=True))
     gdf = gpd.GeoDataFrame({
         "MaQH": plan["zone_code"].to_numpy(), "MaXa": plan["ma_xa"].to_numpy(),
-        "KyHieu": plan["land_use_code"].to_numpy(), "TenLoai": [LAND_USE_VI[c] for c in plan["land_use_code"]],
-        "KyQH": plan["plan_period"].to_numpy(), "TenXa": [ten[c] for c in plan["ma_xa"]],
-        "TenQH": "Quy hoạch sử dụng đất thời kỳ 2021-2030, tầm nhìn 2050",
+        "KHMDSD": plan["land_use_code"].to_numpy(), "TenLoai": [LAND_USE_VI[c] for c in plan["land_use_code"]],
+        "KyQuyHoach": plan["plan_period"].to_numpy(), "TenXa": [ten[c] for c in plan["ma_xa"]],
+        "QuyHoach": "Quy hoạch sử dụng đất thời kỳ 2021-2030, tầm nhìn 2050",
     }, geometry=plan["geometry"].to_numpy(), crs=METRIC_EPSG)
     folder = out / "quy_hoach" / "qh_sdd_2021_2030"
     files = write_shapefile(gdf, folder / "quy_hoach_sdd_2021_2030.shp", encoding="tcvn3", prj=True)
@@ -128,5 +128,5 @@ def pilot_frame(pilots: pd.DataFrame, transformer) -> gpd.GeoDataFrame:
         "CayTrong": [crop_label(c) for c in pilots["crop"]], "QuyetDinh": pilots["decision_ref"].to_numpy(),
         "MaXa": pilots["ma_xa"].to_numpy(), "GoiNen": pilots["baseline_package"].to_numpy(),
         "GoiDuAn": pilots["project_package"].to_numpy(), "NamBatDau": pilots["start_year"].to_numpy(),
-        "DienTich": pilots["area_ha"].to_numpy(),
+        "DienTichHa": pilots["area_ha"].to_numpy(),
     }, geometry=to_wgs84(pilots["geometry"].to_numpy(), transformer), crs=4326)

@@ -92,7 +92,8 @@ def irrigation(communes, cells: pd.DataFrame, zones: pd.DataFrame, scale: Scale,
         code = f"TL-{ma_xa}-CT{k + 1:02d}"
         own = unfarmed[unfarmed["commune"] == i]
         farmed_here = zones[zones["commune"] == i]
-        cx, cy = farmed_here["x"].mean(), farmed_here["y"].mean()
+        anchor = farmed_here if len(farmed_here) else cells[cells["commune"] == i]
+        cx, cy = anchor["x"].mean(), anchor["y"].mean()
         if kind == "reservoir" and len(own):
             c = own.iloc[int(np.argmin(np.hypot(own["x"] - cx, own["y"] - cy)))]
             geom = _blob(c["geometry"], min(cap / 12, c["area_ha"] * 0.6), rng)
@@ -169,10 +170,10 @@ def service_areas(service: pd.DataFrame, zones: pd.DataFrame, assets: pd.DataFra
 
 
 PILOTS = [  # site code, crop, preferred communes, target ha, baseline, project, name
-    ("DL-TD-CPH-01", "coffee", ["24280", "24133", "24310"], 50.0, "coffee_conventional", "coffee_low_emission",
+    ("DL-TD-CPH-01", "coffee", ["24280", "24133", "24310"], 50.0, "dl-coffee-conventional", "dl-coffee-low-emission",
      "Mô hình cà phê phát thải thấp"),
-    ("DL-TD-MIA-01", "sugarcane", ["22165", "24412", "22207"], 100.0, "sugarcane_burning",
-     "sugarcane_no_burning", "Mô hình mía không đốt lá, tưới nhỏ giọt"),
+    ("DL-TD-MIA-01", "sugarcane", ["22165", "24412", "22207"], 100.0, "dl-sugarcane-burning",
+     "dl-sugarcane-no-burning", "Mô hình mía không đốt lá, tưới nhỏ giọt"),
 ]
 
 
@@ -191,11 +192,11 @@ def pilot_sites(communes, zones: pd.DataFrame) -> pd.DataFrame:
         land = shapely.coverage_union_all(mine["geometry"].to_numpy())
         centre = shapely.point_on_surface(mine["geometry"].iat[0])
         r = np.sqrt(target * 1e4 / np.pi)
-        for _ in range(30):
+        for _ in range(200):
             site = shapely.intersection(land, shapely.buffer(centre, r, quad_segs=16))
             if shapely.area(site) >= target * 1e4 * 0.98:
                 break
-            r *= 1.1
+            r *= 1.02
         ten = communes.loc[communes["ma_xa"] == ma_xa, "ten"].iat[0]
         rows.append({"site_code": code, "name": f"{label} {ten}", "crop": crop, "decision_ref": "4766/QĐ-BNNMT",
                          "ma_xa": ma_xa, "baseline_package": base, "project_package": proj, "start_year": 2026,
