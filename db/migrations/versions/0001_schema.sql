@@ -40,11 +40,13 @@ CREATE TABLE dataset (
     version         integer NOT NULL DEFAULT 1 CHECK (version >= 1),
     -- activity data are versioned per reporting year: loading 2025 must not supersede 2024
     year            integer CHECK (year BETWEEN 1990 AND 2100),
+    -- what kind of the layer this is when one layer holds several (raster: dem, slope, landcover, other)
+    variant         text,
     loaded_by       text NOT NULL DEFAULT current_user,
     loaded_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX dataset_one_active ON dataset (layer, province_code, coalesce(commune_code, ''),
-    coalesce(year, 0)) WHERE status = 'active';
+    coalesce(year, 0), coalesce(variant, '')) WHERE status = 'active';
 CREATE INDEX dataset_sha ON dataset (sha256);
 
 -- ---------------------------------------------------------------------------------------------
