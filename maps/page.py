@@ -98,7 +98,7 @@ def _control_js(html: str, position: str) -> str:
     import json
 
     return ("(function(){var c = L.control({position: " + json.dumps(position) + "}); c.onAdd = function(){"
-            "var d = L.DomUtil.create('div'); d.innerHTML = " + json.dumps(html) + "; var e = d.firstChild;"
+            "var d = L.DomUtil.create('div'); d.innerHTML = " + json.dumps(html, ensure_ascii=False) + "; var e = d.firstChild;"
             "L.DomEvent.disableClickPropagation(e); L.DomEvent.disableScrollPropagation(e); return e;};"
             " c.addTo({map});})();")
 
