@@ -208,10 +208,10 @@ def test_planning_conflicts_irrigation_and_pilots(sample, zones):
                                   encoding="latin1", read_geometry=False)
     assert m["planning_conflicts"] and set(m["planning_conflicts"]) <= set(plan["MaQH"])
     irr = out / "thuy_loi" / "thuy_loi_2025.gpkg"
-    kinds = set()
-    for layer in ("ho_chua", "kenh_muong", "diem_cong_trinh"):
-        kinds |= set(gpd.read_file(irr, layer=layer)["LoaiCT"])
-    assert kinds == {"Hồ chứa", "Kênh", "Đập dâng", "Trạm bơm", "Hệ thống nhỏ giọt"}
+    works = gpd.read_file(irr, layer="cong_trinh_thuy_loi")
+    assert set(works["LoaiCT"]) == {"Hồ chứa", "Kênh", "Đập dâng", "Trạm bơm", "Hệ thống nhỏ giọt"}
+    assert set(works.geom_type) >= {"Polygon", "LineString", "Point"}
+    assert "Hồ Krông Búk Hạ" in set(works["TenCT"]) and works["MaCT"].is_unique
     svc = pd.read_csv(out / "thuy_loi" / "phuc_vu_vung_trong.csv", encoding="utf-8-sig")
     assert set(svc["MaVung"]) <= set(zones["MaVung"])
     pilots = gpd.read_file(out / "thi_diem" / "mo_hinh_thi_diem.shp")
@@ -223,8 +223,14 @@ def test_planning_conflicts_irrigation_and_pilots(sample, zones):
 def test_activity_rows_use_the_item_vocabulary(sample, zones):
     from cropmrv.mrv.items import ITEMS, unit_rule
 
-    out, _ = sample
-    act = pd.read_csv(out / "hoat_dong" / "hoat_dong_vung_trong_2025.csv", encoding="utf-8-sig")
+    out, m = sample
+    files = [f for f in m["files"] if f["layer"] == "activity"]
+    assert {f["format"] for f in files} == {"csv", "xlsx"} and all(f["commune"] for f in files)
+    act = pd.concat([pd.read_csv(out / f["path"], encoding="utf-8-sig") if f["format"] == "csv"
+                     else pd.read_excel(out / f["path"]) for f in files], ignore_index=True)
+    stats = act[act["MaVung"].isna()]
+    assert set(stats["CayTrong"]) == {"maize"} and stats.loc[stats["ChiTieu"] == "area_ha", "GiaTri"].astype(float).sum() == pytest.approx(3573, abs=1)
+    act = act[act["MaVung"].notna()]
     assert set(act["ChiTieu"]) <= set(ITEMS)
     for item, unit in act[["ChiTieu", "DonVi"]].drop_duplicates().itertuples(index=False):
         assert unit_rule(item, None if pd.isna(unit) else unit) is not None, (item, unit)

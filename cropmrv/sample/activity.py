@@ -97,40 +97,46 @@ def zone_activity(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def commune_statistics(communes, farm_ha: np.ndarray, seed: int) -> pd.DataFrame:
-    """Commune statistics without geometry: Đông Xuân maize in former Đắk Lắk, 3,573 ha in all
-    (DX 2020-21 cereals 48,206 ha minus DX rice 44,633 ha; baodaklak 5737931, STATS.md §1b)."""
+    """Commune statistics without geometry (rows with no ``MaVung``): Đông Xuân maize in former Đắk
+    Lắk, 3,573 ha in all (DX 2020-21 cereals 48,206 ha minus DX rice 44,633 ha; baodaklak 5737931,
+    STATS.md §1b; 20,666 t of maize → 5.8 t/ha)."""
     rng = rng_for(seed, "commune_stats")
     dl = (communes["region"] == "DL").to_numpy()
     w = farm_ha * (0.2 + communes["w_rice"].to_numpy()) * rng.uniform(0.5, 1.5, len(communes)) * dl
     area = np.round(3_573 * w / w.sum(), 1)
-    keep = area > 0
-    n = int(keep.sum())
-    return pd.DataFrame({
-        "MaXa": communes["ma_xa"].to_numpy()[keep], "TenXa": communes["ten_day_du"].to_numpy()[keep],
-        "Nam": DATA_YEAR, "CayTrong": "Ngô", "Vu": "Đông Xuân", "DienTich_ha": area[keep],
-        "PhanDam_kgN_ha": np.round(rng.normal(150, 20, n), 1), "Ure_kg_ha": np.round(rng.normal(200, 25, n), 1),
-        "NangSuat_t_ha": np.round(rng.normal(5.8, 0.5, n), 2), "TyLeDotPhuPham": 0.2,
-        "NguonSoLieu": "Thống kê xã (mẫu sinh tự động; tổng theo STATS.md §1b)",
-    })
+    keep = np.flatnonzero(area > 0)
+    n = len(keep)
+    src = "Thống kê xã (mẫu sinh tự động; tổng theo STATS.md §1b)"
+    items = [("area_ha", area[keep], "ha"), ("n_synthetic_kg", np.round(rng.normal(150, 20, n), 1), "kg/ha"),
+             ("urea_kg", np.round(rng.normal(200, 25, n), 1), "kg/ha"),
+             ("yield_t_ha", np.round(rng.normal(5.8, 0.5, n), 2), "t/ha"),
+             ("residue_burned_fraction", np.full(n, 20.0), "%")]
+    parts = [pd.DataFrame({"MaXa": communes["ma_xa"].to_numpy()[keep], "MaVung": None, "Nam": DATA_YEAR,
+                           "Vu": "dong_xuan", "CayTrong": "maize", "ChiTieu": item, "GiaTri": v, "DonVi": unit,
+                           "NguonSoLieu": src}) for item, v, unit in items]
+    return pd.concat(parts, ignore_index=True).sort_values(["MaXa", "ChiTieu"], kind="stable").reset_index(drop=True)
 
 
 def plan_targets() -> pd.DataFrame:
-    """Targets of the province's plan. Decision 1273/QĐ-UBND's figures were not found: every value is
-    illustrative except where a national source is named (4024/QĐ-BNNMT: ≥15 % by 2035 vs 2020)."""
-    ill = "Minh họa (chưa tìm thấy chỉ tiêu QĐ 1273/QĐ-UBND)"
+    """Targets of the province's plan, with the indicator names ``cropmrv.mrv.targets`` measures.
+    Decision 1273/QĐ-UBND's figures were not found: values are illustrative except where a national
+    source is named (4024/QĐ-BNNMT: ≥15 % below 2020 by 2035, 1-2 models, 100 % of main-crop area
+    by 2050)."""
+    ill = "MINH HỌA / ILLUSTRATIVE (mẫu sinh tự động; chưa có chỉ tiêu QĐ 1273/QĐ-UBND)"
     rows = [
-        ("emission_reduction_pct", "Giảm phát thải so với 2020", "Emission reduction vs 2020", 2035, 15, "%",
-         "QĐ 4024/QĐ-BNNMT (quốc gia; tỉnh chưa rõ)"),
-        ("emission_reduction_pct", "Giảm phát thải so với 2020", "Emission reduction vs 2020", 2030, 10, "%", ill),
-        ("low_emission_coffee_ha", "Diện tích cà phê canh tác phát thải thấp", "Coffee area under low-emission practice",
+        ("ghg_reduction_vs_2020_pct", "Giảm phát thải KNK trồng trọt so với năm 2020",
+         "Crop-sector GHG reduction below 2020", 2030, 10, "%", ill),
+        ("ghg_reduction_vs_2020_pct", "Giảm phát thải KNK trồng trọt so với năm 2020",
+         "Crop-sector GHG reduction below 2020", 2035, 15, "%", "QĐ 4024/QĐ-BNNMT (quốc gia)"),
+        ("low_emission_models", "Mô hình sản xuất giảm phát thải", "Low-emission production models", 2026, 2,
+         "models", "Nhiệm vụ IV.1: mía và cà phê (QĐ 4766/QĐ-BNNMT)"),
+        ("low_emission_area_ha", "Diện tích áp dụng quy trình giảm phát thải", "Area under low-emission practice",
          2030, 30_000, "ha", ill),
-        ("low_emission_coffee_ha", "Diện tích cà phê canh tác phát thải thấp", "Coffee area under low-emission practice",
+        ("low_emission_area_ha", "Diện tích áp dụng quy trình giảm phát thải", "Area under low-emission practice",
          2035, 60_000, "ha", ill),
-        ("awd_rice_ha", "Diện tích lúa tưới ướt khô xen kẽ", "Rice area under AWD", 2030, 15_000, "ha", ill),
-        ("awd_rice_ha", "Diện tích lúa tưới ướt khô xen kẽ", "Rice area under AWD", 2035, 30_000, "ha", ill),
-        ("pilot_models", "Số mô hình thí điểm", "Pilot models", 2026, 2, "mô hình",
-         "Nhiệm vụ IV.1 (mía và cà phê), QĐ 4766/QĐ-BNNMT"),
+        ("low_emission_area_share_pct", "Tỷ lệ diện tích cây trồng chính canh tác giảm phát thải",
+         "Share of main-crop area under emission-reducing cultivation", 2050, 100, "%", "QĐ 4024/QĐ-BNNMT (quốc gia)"),
     ]
-    rows += [("farmers_trained", "Số nông dân được tập huấn", "Farmers trained", y, 1000, "người",
-              "Nhiệm vụ III.3: ít nhất 500–1.000 nông dân/năm") for y in range(2026, 2031)]
+    rows += [("farmers_trained", "Nông dân được tập huấn", "Farmers trained", y, 1000, "people",
+              "Nhiệm vụ III.3: ít nhất 500–1.000 nông dân/năm; 1.000 là minh họa") for y in range(2026, 2031)]
     return pd.DataFrame(rows, columns=["indicator", "label_vi", "label_en", "year", "target_value", "unit", "source"])

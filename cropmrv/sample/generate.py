@@ -93,9 +93,8 @@ def generate(out_dir: Path, seed: int = 2025, scale: str = "small", province_dir
            encoding="tcvn3", features=len(plan))
     layers = ho.irrigation_layers(assets, areas)
     irr = write_gpkg_layers(layers, out_dir / "thuy_loi" / f"thuy_loi_{DATA_YEAR}.gpkg")
-    for name in ("ho_chua", "kenh_muong", "diem_cong_trinh"):
-        record(irr, "irrigation_assets", "gpkg", gpkg_layer=name, crs_epsg=9218, encoding="utf-8",
-               features=len(layers[name]))
+    record(irr, "irrigation_assets", "gpkg", gpkg_layer="cong_trinh_thuy_loi", crs_epsg=9218, encoding="utf-8",
+           features=len(layers["cong_trinh_thuy_loi"]))
     record(irr, "irrigation_service_areas", "gpkg", gpkg_layer="vung_phuc_vu", crs_epsg=9218, encoding="utf-8",
            features=len(layers["vung_phuc_vu"]))
     seasonal = rows[["phys_code", "zone_code"]]
@@ -107,12 +106,17 @@ def generate(out_dir: Path, seed: int = 2025, scale: str = "small", province_dir
     record(ho.write_shapefile(pil, out_dir / "thi_diem" / "mo_hinh_thi_diem.shp")[0], "pilot_sites", "shp",
            crs_epsg=4326, prj=True, encoding="utf-8", features=len(pil))
     activity = act.zone_activity(rows, seed)
-    record(write_csv(activity, out_dir / "hoat_dong" / f"hoat_dong_vung_trong_{DATA_YEAR}.csv"), "activity", "csv",
-           year=DATA_YEAR, features=len(activity))
     farm_ha = np.bincount(cells["commune"], weights=cells["area_ha"] * cells["farm"], minlength=len(com))
     stats = act.commune_statistics(com, farm_ha, seed)
-    record(write_xlsx({"ThongKe": stats}, out_dir / "hoat_dong" / f"thong_ke_xa_{DATA_YEAR}.xlsx"), "activity", "xlsx",
-           year=DATA_YEAR, features=len(stats))
+    # one return per commune, as communes report: every third one an Excel workbook
+    for i, ma_xa in enumerate(com["ma_xa"]):
+        mine = pd.concat([activity[activity["MaXa"] == ma_xa], stats[stats["MaXa"] == ma_xa]], ignore_index=True)
+        if mine.empty:
+            continue
+        stem = out_dir / "hoat_dong" / f"hoat_dong_{DATA_YEAR}_{ma_xa}_{ho.slug(com['ten'].iat[i])}"
+        path = (write_xlsx({"HoatDong": mine}, stem.with_suffix(".xlsx")) if i % 3 == 1
+                else write_csv(mine, stem.with_suffix(".csv")))
+        record(path, "activity", path.suffix[1:], commune=ma_xa, year=DATA_YEAR, features=len(mine))
     record(write_csv(act.plan_targets(), out_dir / "ke_hoach" / "chi_tieu_ke_hoach_2026_2035.csv"), "plan_targets",
            "csv", features=len(act.plan_targets()))
     lap("layers_written")
@@ -128,7 +132,7 @@ def generate(out_dir: Path, seed: int = 2025, scale: str = "small", province_dir
         "counts": {"communes": len(com), "cells": len(cells), "crop_zones_physical": len(zones),
                    "crop_zone_rows": len(rows), "parcels": parcel_total, "planning_zones": len(plan),
                    "irrigation_assets": len(assets), "service_links": len(svc), "pilot_sites": len(pil),
-                   "activity_rows": len(activity)},
+                   "activity_rows": len(activity) + len(stats)},
         "areas": area_report(rows, targets),
         "planning_conflicts": conflicts,
         "defects": defects,

@@ -110,11 +110,10 @@ def irrigation_layers(assets: pd.DataFrame, areas: pd.DataFrame) -> dict[str, gp
             "MaCTDauMoi": df["head_code"].to_numpy(), "Nguon": df["source"].to_numpy(),
         }, geometry=df["geometry"].to_numpy(), crs=METRIC_EPSG)
 
-    kinds = assets["kind"]
+    # one layer with mixed geometry (lakes, canals, points): a layer is one dataset, and a second
+    # source layer of the same target would supersede the first
     return {
-        "ho_chua": frame(assets[kinds == "reservoir"]),
-        "kenh_muong": frame(assets[kinds == "canal"]),
-        "diem_cong_trinh": frame(assets[kinds.isin(["weir", "pump_station", "drip_system"])]),
+        "cong_trinh_thuy_loi": frame(assets),
         "vung_phuc_vu": gpd.GeoDataFrame({
             "MaCT": areas["asset_code"].to_numpy(), "MaXa": areas["ma_xa"].to_numpy(),
             "SoVung": areas["zone_count"].to_numpy(), "DienTich": areas["area_ha"].to_numpy(),
