@@ -10,7 +10,6 @@ rolls back. An identical file (same sha256) for the same layer and commune is a 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,13 +21,13 @@ from sqlalchemy import Engine, text
 from cropmrv.db.engine import raw_connection
 from cropmrv.db.manage import LAYER_TABLES
 from cropmrv.geo.crs import detect_crs
-from cropmrv.ingest import staging
+from cropmrv.ingest import datasets, staging
 from cropmrv.ingest.checks import Context, process_chunk
 from cropmrv.ingest.communes import load_communes
 from cropmrv.ingest.encoding import detect_encoding, samples_from_frame
 from cropmrv.ingest.profiles import LAYER_COLUMNS, REQUIRED, profile_for
 from cropmrv.ingest.readers import InputError, Source, iter_chunks, open_source
-from cropmrv.ingest.report import MAX_STORED_ISSUES, IngestError, IngestReport
+from cropmrv.ingest.report import IngestError, IngestReport
 from cropmrv.settings import Settings
 
 VECTOR_LAYERS = tuple(LAYER_COLUMNS)
@@ -101,7 +100,7 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
             tx = sa.begin()
             try:
                 _check_commune(sa, settings, commune)
-                active = _active_dataset(sa, layer, settings.province_code, commune)
+                active = datasets.active_dataset(sa, layer, settings.province_code, commune)
                 if active and active["sha256"] == src.sha256:
                     rep.status, rep.dataset_id = "unchanged", active["id"]
                     rep.features_loaded = active["feature_count"]
@@ -198,14 +197,6 @@ def _check_commune(sa, settings: Settings, commune: str | None) -> None:
                           f"a commune of province {settings.province_code}")
 
 
-def _active_dataset(sa, layer: str, province: str, commune: str | None) -> dict | None:
-    row = sa.execute(text(
-        "SELECT id, sha256, version, feature_count FROM dataset WHERE layer = :l AND province_code = :p "
-        "AND commune_code IS NOT DISTINCT FROM :c AND status = 'active'"),
-        {"l": layer, "p": province, "c": commune}).mappings().first()
-    return dict(row) if row else None
-
-
 def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: Settings, rep: IngestReport) -> int:
     import shapely
 
@@ -284,33 +275,8 @@ def _codec(src: Source, chunk, encoding: str, current: str | None, rep: IngestRe
 def _swap(sa, pg, src: Source, layer: str, settings: Settings, commune: str | None, rep: IngestReport,
           loaded_by: str | None) -> None:
     table = LAYER_TABLES[layer]
-    key = f"cropmrv-ingest:{layer}:{settings.province_code}:{commune or ''}"
-    pg.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-    old = _active_dataset(sa, layer, settings.province_code, commune)
-    if old and old["sha256"] == src.sha256:
-        raise IngestError(f"{src.path.name}: một lần nạp khác vừa nạp đúng tệp này / another load just loaded this "
-                          "same file", rep)
-    version = 1
-    if old:
-        version = old["version"] + 1
-        hist = sql.Identifier(f"{table}_history")
-        pg.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE dataset_id = %s").format(hist, sql.Identifier(table)),
-                   (old["id"],))
-        pg.execute(sql.SQL("DELETE FROM {} WHERE dataset_id = %s").format(sql.Identifier(table)), (old["id"],))
-        pg.execute("UPDATE dataset SET status = 'superseded' WHERE id = %s", (old["id"],))
-        rep.supersedes = old["id"]
-    rep.rejected = len(rep.rejected_features())
-    cols = ["layer", "province_code", "commune_code", "source_name", "source_path", "sha256", "crs_in",
-            "crs_operation", "encoding_in", "feature_count", "rejected_count", "supersedes", "version"]
-    vals = [layer, settings.province_code, commune, src.path.name, str(Path(src.path).resolve()), src.sha256,
-            rep.crs_in, rep.crs_operation, rep.encoding_in, rep.features_loaded, rep.rejected,
-            old["id"] if old else None, version]
-    if loaded_by:
-        cols.append("loaded_by")
-        vals.append(loaded_by)
-    q = sql.SQL("INSERT INTO dataset ({}) VALUES ({}) RETURNING id").format(
-        sql.SQL(", ").join(map(sql.Identifier, cols)), sql.SQL(", ").join(sql.Placeholder() * len(vals)))
-    rep.dataset_id = pg.execute(q, vals).fetchone()[0]
+    datasets.register(sa, pg, layer=layer, table=table, province=settings.province_code, commune=commune, year=None,
+                      source=src.path, sha256=src.sha256, rep=rep, loaded_by=loaded_by)
     targets = list(LAYER_COLUMNS[layer])
     select = [sql.Identifier(c) for c in targets]
     if layer == "crop_zones":
@@ -322,9 +288,7 @@ def _swap(sa, pg, src: Source, layer: str, settings: Settings, commune: str | No
         t=sql.Identifier(table), cols=sql.SQL(", ").join(map(sql.Identifier, targets)),
         sel=sql.SQL(", ").join(select), attrs=attrs, geom=geom)
     pg.execute(q, (settings.province_code, rep.dataset_id))
-    rep.seconds["swap_done"] = 0.0
-    pg.execute("UPDATE dataset SET report = %s::jsonb WHERE id = %s",
-               (json.dumps(rep.to_dict(MAX_STORED_ISSUES), ensure_ascii=False, default=str), rep.dataset_id))
+    datasets.store_report(pg, rep)
 
 
 def _attributes_sql(extra: list[str]) -> sql.Composable:

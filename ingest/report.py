@@ -52,11 +52,12 @@ class Issue:
     action: str
     detail: str = ""
 
-    def sentence(self, lang: str) -> str:
+    def sentence(self, lang: str, rows: bool = False) -> str:
         vi, en = MESSAGES.get(self.code, (self.code, self.code))
         text = (vi if lang == "vi" else en).format(detail=self.detail)
         act = ACTIONS_VI.get(self.action, self.action) if lang == "vi" else self.action
-        who = "" if self.feature is None else (f"đối tượng {self.feature}: " if lang == "vi" else f"feature {self.feature}: ")
+        noun = ("dòng" if lang == "vi" else "row") if rows else ("đối tượng" if lang == "vi" else "feature")
+        who = "" if self.feature is None else f"{noun} {self.feature}: "
         return f"{who}{text} → {act}"
 
 
@@ -171,7 +172,7 @@ class IngestReport:
                 L.append(f"  - {label}: {parts}")
             L.append("Chi tiết:" if vi else "Details:")
             for i in self.issues[:max_lines]:
-                L.append("  " + i.sentence(lang))
+                L.append("  " + i.sentence(lang, rows=self.layer == "activity"))
             if len(self.issues) > max_lines:
                 more = len(self.issues) - max_lines
                 L.append(f"  … và {more} dòng nữa (xem --report)" if vi else f"  … and {more} more (see --report)")

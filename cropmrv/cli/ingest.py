@@ -124,8 +124,10 @@ def activity(
     try:
         with user_errors():
             try:
+                from cropmrv.mrv.items import ITEMS
+
                 rep = ingest_activity(path, year, settings=s, engine=eng, commune=commune, sheet=sheet,
-                                      dry_run=dry_run, max_rejects=max_rejects)
+                                      vocabulary=ITEMS, dry_run=dry_run, max_rejects=max_rejects)
             except IngestError as exc:
                 if exc.report is not None and report is not None:
                     exc.report.write(report)
@@ -141,6 +143,7 @@ def activity(
 def raster(
     path: Path = typer.Argument(..., help="GeoTIFF (or any raster GDAL reads)."),
     kind: str = typer.Option(..., "--kind", help="dem, slope, landcover or other."),
+    nodata: float | None = typer.Option(None, "--nodata", help="Nodata value when the file does not declare one."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Check a raster's CRS, nodata and extent against the province and register it."""
@@ -153,7 +156,7 @@ def raster(
     try:
         with user_errors():
             try:
-                info = ingest_raster(path, kind, settings=s, engine=eng)
+                info = ingest_raster(path, kind, settings=s, engine=eng, nodata=nodata)
             except IngestError as exc:
                 fail(str(exc), code=2)
     finally:
