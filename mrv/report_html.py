@@ -45,7 +45,8 @@ def table(header: list[str], rows: list[list[Any]], total: list[Any] | None = No
 
 
 def bars(items: list[tuple[str, float | None]], unit: str, colour: str = "#5a8f5a",
-         second: list[float | None] | None = None, colour2: str = "#c9a227") -> str:
+         second: list[float | None] | None = None, colour2: str = "#c9a227",
+         names: tuple[str, str] | None = None) -> str:
     """Horizontal bar chart as inline SVG; negative values (removals) extend left of the axis."""
     vals = [v or 0 for _, v in items] + [v or 0 for v in (second or [])]
     if not items:
@@ -53,11 +54,16 @@ def bars(items: list[tuple[str, float | None]], unit: str, colour: str = "#5a8f5
     lo, hi = min(0.0, *vals), max(0.0, *vals)
     span = (hi - lo) or 1.0
     label_w, plot_w, row_h = 220, 520, 22 if second is None else 30
-    h = row_h * len(items) + 30
+    top = 20 if second is not None and names else 0
+    h = row_h * len(items) + 30 + top
     zero = label_w + plot_w * (0 - lo) / span
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 120}" height="{h}" role="img">']
+    if top:
+        for k, (nm, col) in enumerate(zip(names, (colour, colour2), strict=True)):
+            out.append(f'<rect x="{label_w + 160 * k}" y="2" width="12" height="12" fill="{col}"/>'
+                       f'<text x="{label_w + 160 * k + 16}" y="12">{escape(nm)}</text>')
     for i, (label, v) in enumerate(items):
-        y = 10 + i * row_h
+        y = 10 + top + i * row_h
         out.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{escape(label[:34])}</text>')
         series = [(v, colour)] + ([(second[i], colour2)] if second is not None else [])
         for k, (val, col) in enumerate(series):
@@ -95,7 +101,7 @@ def render(data: dict[str, Any], lang: str = "vi") -> str:
     p.append(f'<h2>{escape(L["by_category"])}</h2>')
     p.append(bars([(f"{c['crt']} {c[name]}", tonnes(c["co2e_g"])) for c in data["categories"]], "t CO2e",
                   second=[tonnes(c["baseline_co2e_g"]) for c in data["categories"]]
-                  if data["baseline_run_id"] else None))
+                  if data["baseline_run_id"] else None, names=(L["project"], L["baseline"])))
     p.append(table([L["category"], L["name"], L["co2e"], L["baseline"], L["reduction"]],
                    [[c["crt"], c[name], tonnes(c["co2e_g"]), tonnes(c["baseline_co2e_g"]), tonnes(c["reduction_g"])]
                     for c in data["categories"]]))
@@ -114,7 +120,7 @@ def render(data: dict[str, Any], lang: str = "vi") -> str:
 
     p.append(f'<h2>{escape(L["pilots"])}</h2>')
     p.append(bars([(pl["name"], tonnes(pl["b_g"])) for pl in data["pilots"]], "t CO2e",
-                  second=[tonnes(pl["p_g"]) for pl in data["pilots"]]))
+                  second=[tonnes(pl["p_g"]) for pl in data["pilots"]], names=(L["baseline"], L["project"])))
     p.append(table([L["code"], L["site"], L["crop"], L["baseline"], L["project"], L["reduction"], "%"],
                    [[pl["site_code"], pl["name"], pl["crop"], tonnes(pl["b_g"]), tonnes(pl["p_g"]),
                      tonnes(pl["reduction_g"]), pl["reduction_pct"]] for pl in data["pilots"]]))
