@@ -255,7 +255,7 @@ def main() -> None:
             stop(p)
     print(f"\n{args.zones} crop zones, wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
           "1 uvicorn worker each, same PostGIS\n")
-    print(f"| case | ours req/s | ours p50 / p99 ms | tipg req/s | tipg p50 / p99 ms | ratio ours/tipg | non-2xx ours/tipg |")
+    print("| case | ours req/s | ours p50 / p99 ms | tipg req/s | tipg p50 / p99 ms | ratio ours/tipg | non-2xx ours/tipg |")
     print("|---|---|---|---|---|---|---|")
     for name, o, t in rows:
         print(f"| {name} | {o['rps']:.1f} | {o['p50']:.1f} / {o['p99']:.1f} | {t['rps']:.1f} | "
