@@ -224,7 +224,9 @@ def _zone_records(zones: pd.DataFrame, act: pd.DataFrame, warnings: list[dict[st
     })
     wr = zones["water_regime"].to_numpy(dtype=object)
     wr_ok = pd.Series(wr).isin(WATER_REGIMES).to_numpy()
-    df["water_regime"] = np.where(wr_ok, wr, _map(zones["irrigation_method"], WATER_REGIME_FROM_IRRIGATION))
+    # an irrigation method that implies no water regime (drip, sprinkler, rainfed on upland crops) gives none
+    from_irrigation = zones["irrigation_method"].map(WATER_REGIME_FROM_IRRIGATION).to_numpy(dtype=object)
+    df["water_regime"] = np.where(wr_ok, wr, from_irrigation)
     if not len(act):
         return df
     # match activity rows to zones: (zone_code, season) when the row has a season, else zone_code alone

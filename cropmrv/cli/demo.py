@@ -1,12 +1,10 @@
-"""`cropmrv demo` and `cropmrv admin load`."""
+"""`cropmrv demo` (the whole platform on the generated sample; steps in :mod:`cropmrv.demo`) and `cropmrv admin load`."""
 
 from __future__ import annotations
 
-import time
-
 import typer
 
-from cropmrv.cli.common import console, user_errors
+from cropmrv.cli.common import console, fail, user_errors
 from cropmrv.settings import get_settings
 
 admin_app = typer.Typer(help="Administrative units of the configured province.", no_args_is_help=True)
@@ -41,21 +39,29 @@ def _print_admin(r) -> None:
                       "dataset report")
 
 
-def demo() -> None:
-    """Set up the database, load the province and show how to connect."""
-    from cropmrv.db import manage
-    from cropmrv.db.engine import libpq_url, make_engine
-    from cropmrv.ingest.admin import load_admin_units
+def demo(
+    seed: int = typer.Option(2025, help="Seed of the generated sample province."),
+    scale: str = typer.Option("small", help="small (default, a minute) or province (about a million parcels)."),
+    year: int = typer.Option(2025, help="Inventory year of the estimates and exports."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API and maps at the end (foreground)."),
+) -> None:
+    """The whole platform on the GENERATED sample province: database, sample, ingest, estimates,
+    roll-up, inventory export, annual report, then the API and maps."""
+    from cropmrv.db.engine import libpq_url
+    from cropmrv.demo import DemoError, run_cli, run_demo, urls
 
     s = get_settings()
-    t0 = time.perf_counter()
-    with user_errors():
-        r = manage.up(s)
-        console.print(f"[bold]database[/] ready at revision {r.migrated_to} ({r.seconds['total']:.1f} s)")
-        eng = make_engine(s)
-        with eng.begin() as conn:
-            a = load_admin_units(conn, s)
-        _print_admin(a)
+    try:
+        res = run_demo(s, seed=seed, scale=scale, year=year, echo=console.print)
+    except DemoError as exc:
+        fail(f"demo dừng lại / the demo stopped: {exc}")
+    for n in res.notices:
+        console.print(f"[yellow]note:[/] {n}")
     console.print(f"\nconnect: psql '{libpq_url(s.sqlalchemy_url())}'")
-    console.print("QGIS: Layer › Add PostGIS layers, with the same host/port/database/user.")
-    console.print(f"demo finished in {time.perf_counter() - t0:.1f} s")
+    console.print("QGIS: Layer › Add PostGIS layers, with the same host/port/database/user — or the OGC API URL below.")
+    console.print("\n[bold]open[/]:")
+    for u in urls(s, res.outputs.get("report_xlsx")):
+        console.print("  " + u)
+    if serve:
+        console.print("\nserving (Ctrl-C to stop) …")
+        run_cli(["serve"], "serve", capture=False)

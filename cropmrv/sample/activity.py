@@ -20,23 +20,24 @@ HEADER = ["MaXa", "MaVung", "Nam", "Vu", "CayTrong", "ChiTieu", "GiaTri", "DonVi
 SRC_SURVEY = "Điều tra nông hộ (mẫu sinh tự động)"
 SRC_ILLUS = "Minh họa: không có số liệu công bố (mẫu sinh tự động)"
 
-# crop/practice → item → (mean, sd, unit, source)
+UREA_SHARE = 0.5  # mean share of synthetic N applied as urea (the rest as NPK/SA); urea is 46 % N
+# crop/practice → item → (mean, sd, unit, source); for urea_kg: the share of synthetic N given as urea
 RATES: dict[str, dict[str, tuple[float, float, str, str]]] = {
-    "dl-coffee-conventional": {"n_synthetic_kg": (330, 40, "kg/ha", SRC_SURVEY), "urea_kg": (250, 40, "kg/ha", SRC_SURVEY),
+    "dl-coffee-conventional": {"n_synthetic_kg": (330, 40, "kg/ha", SRC_SURVEY), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_SURVEY),
                             "yield_t_ha": (2.55, 0.35, "t/ha", SRC_SURVEY)},
-    "dl-coffee-low-emission": {"n_synthetic_kg": (240, 25, "kg/ha", SRC_SURVEY), "urea_kg": (150, 25, "kg/ha", SRC_SURVEY),
+    "dl-coffee-low-emission": {"n_synthetic_kg": (240, 25, "kg/ha", SRC_SURVEY), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_SURVEY),
                             "n_organic_kg": (60, 10, "kg/ha", SRC_SURVEY), "yield_t_ha": (2.7, 0.3, "t/ha", SRC_SURVEY)},
-    "pepper": {"n_synthetic_kg": (184, 20, "kg/ha", SRC_SURVEY), "urea_kg": (400, 40, "kg/ha", SRC_SURVEY),
+    "pepper": {"n_synthetic_kg": (184, 20, "kg/ha", SRC_SURVEY), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_SURVEY),
                             "yield_t_ha": (3.2, 0.4, "t/ha", SRC_SURVEY)},
-    "durian": {"n_synthetic_kg": (250, 40, "kg/ha", SRC_ILLUS), "urea_kg": (200, 30, "kg/ha", SRC_ILLUS),
+    "durian": {"n_synthetic_kg": (250, 40, "kg/ha", SRC_ILLUS), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_ILLUS),
                             "yield_t_ha": (20, 5, "t/ha", SRC_SURVEY)},
-    "dl-rice-continuous-flooding": {"n_synthetic_kg": (95, 15, "kg/ha", SRC_ILLUS), "urea_kg": (180, 25, "kg/ha", SRC_ILLUS)},
-    "dl-rice-awd": {"n_synthetic_kg": (85, 12, "kg/ha", SRC_ILLUS), "urea_kg": (160, 20, "kg/ha", SRC_ILLUS)},
-    "dl-sugarcane-burning": {"n_synthetic_kg": (184, 15, "kg/ha", SRC_SURVEY), "urea_kg": (300, 30, "kg/ha", SRC_SURVEY),
+    "dl-rice-continuous-flooding": {"n_synthetic_kg": (95, 15, "kg/ha", SRC_ILLUS), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_ILLUS)},
+    "dl-rice-awd": {"n_synthetic_kg": (85, 12, "kg/ha", SRC_ILLUS), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_ILLUS)},
+    "dl-sugarcane-burning": {"n_synthetic_kg": (184, 15, "kg/ha", SRC_SURVEY), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_SURVEY),
                           "residue_burned_fraction": (90, 5, "%", SRC_SURVEY)},
-    "dl-sugarcane-no-burning": {"n_synthetic_kg": (160, 12, "kg/ha", SRC_SURVEY), "urea_kg": (250, 30, "kg/ha", SRC_SURVEY),
+    "dl-sugarcane-no-burning": {"n_synthetic_kg": (160, 12, "kg/ha", SRC_SURVEY), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_SURVEY),
                              "residue_burned_fraction": (0, 0, "%", SRC_SURVEY)},
-    "cassava": {"n_synthetic_kg": (80, 15, "kg/ha", SRC_ILLUS), "urea_kg": (170, 25, "kg/ha", SRC_ILLUS),
+    "cassava": {"n_synthetic_kg": (80, 15, "kg/ha", SRC_ILLUS), "urea_kg": (UREA_SHARE, 0.1, "kg/ha", SRC_ILLUS),
                              "yield_t_ha": (22.5, 3, "t/ha", SRC_SURVEY)},
 }
 RICE_YIELD = {("PY", "dong_xuan"): 7.6, ("PY", "he_thu"): 6.5, ("DL", "dong_xuan"): 7.25, ("DL", "mua"): 6.2}
@@ -67,8 +68,13 @@ def zone_activity(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
     key = rows["practice_code"].fillna(rows["crop"]).to_numpy()
     for code, items in RATES.items():
         m = key == code
+        n_synth = np.zeros(n)
         for item, (mean, sd, unit, src) in items.items():
             v = np.clip(rng.normal(mean, sd, n), 0, None)
+            if item == "n_synthetic_kg":
+                n_synth = np.round(v, 1)
+            if item == "urea_kg":  # urea carries part of the synthetic N, never more than all of it
+                v = n_synth * np.clip(v, 0.1, 0.95) / 0.46
             v = np.round(v, 3 if unit == "t/ha" else 1)
             if item == "residue_burned_fraction":
                 v = np.clip(v, 0, 100)
@@ -107,8 +113,9 @@ def commune_statistics(communes, farm_ha: np.ndarray, seed: int) -> pd.DataFrame
     keep = np.flatnonzero(area > 0)
     n = len(keep)
     src = "Thống kê xã (mẫu sinh tự động; tổng theo STATS.md §1b)"
-    items = [("area_ha", area[keep], "ha"), ("n_synthetic_kg", np.round(rng.normal(150, 20, n), 1), "kg/ha"),
-             ("urea_kg", np.round(rng.normal(200, 25, n), 1), "kg/ha"),
+    n_synth = np.round(rng.normal(150, 20, n), 1)
+    items = [("area_ha", area[keep], "ha"), ("n_synthetic_kg", n_synth, "kg/ha"),
+             ("urea_kg", np.round(n_synth * np.clip(rng.normal(0.6, 0.1, n), 0.1, 0.95) / 0.46, 1), "kg/ha"),
              ("yield_t_ha", np.round(rng.normal(5.8, 0.5, n), 2), "t/ha"),
              ("residue_burned_fraction", np.full(n, 20.0), "%")]
     parts = [pd.DataFrame({"MaXa": communes["ma_xa"].to_numpy()[keep], "MaVung": None, "Nam": DATA_YEAR,

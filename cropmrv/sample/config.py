@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 HERE = Path(__file__).resolve().parent
 TARGETS_CSV = HERE / "targets.csv"
 DATA_YEAR = 2025           # activity data year of the sample

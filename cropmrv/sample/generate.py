@@ -41,8 +41,17 @@ class SampleResult:
 
 
 def sample_key(seed: int, scale: str) -> str:
-    """What identifies a generated sample: reuse a folder only when this matches."""
-    return f"seed={seed};scale={scale};generator={GENERATOR_VERSION}"
+    """What identifies a generated sample: reuse a folder only when this matches. The generator's
+    own code and tables are part of the key, so an edited generator never reuses a stale sample."""
+    return f"seed={seed};scale={scale};generator={GENERATOR_VERSION}+{code_digest()}"
+
+
+def code_digest() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted([*here.glob("*.py"), *here.glob("*.csv"), here / "README.md"]):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def generate(out_dir: Path, seed: int = 2025, scale: str = "small", province_dir: Path | None = None,
@@ -110,9 +119,10 @@ def generate(out_dir: Path, seed: int = 2025, scale: str = "small", province_dir
     stats = act.commune_statistics(com, farm_ha, seed)
     # one return per commune, as communes report: every third one an Excel workbook
     for i, ma_xa in enumerate(com["ma_xa"]):
-        mine = pd.concat([activity[activity["MaXa"] == ma_xa], stats[stats["MaXa"] == ma_xa]], ignore_index=True)
-        if mine.empty:
+        parts = [d for d in (activity[activity["MaXa"] == ma_xa], stats[stats["MaXa"] == ma_xa]) if len(d)]
+        if not parts:
             continue
+        mine = pd.concat(parts, ignore_index=True)
         stem = out_dir / "hoat_dong" / f"hoat_dong_{DATA_YEAR}_{ma_xa}_{ho.slug(com['ten'].iat[i])}"
         path = (write_xlsx({"HoatDong": mine}, stem.with_suffix(".xlsx")) if i % 3 == 1
                 else write_csv(mine, stem.with_suffix(".csv")))

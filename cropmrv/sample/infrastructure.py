@@ -158,14 +158,16 @@ def irrigation(communes, cells: pd.DataFrame, zones: pd.DataFrame, scale: Scale,
 
 
 def service_areas(service: pd.DataFrame, zones: pd.DataFrame, assets: pd.DataFrame) -> pd.DataFrame:
-    """One polygon per work with a command: the union of the zones it serves."""
+    """The area each work serves, one polygon per work and commune (the union of the zones it serves
+    there): a large command spans several communes, and each commune reports its own part."""
     geom_of = dict(zip(zones["phys_code"], zones["geometry"], strict=True))
-    com_of = dict(zip(assets["asset_code"], assets["ma_xa"], strict=True))
+    com_of = dict(zip(zones["phys_code"], zones["ma_xa"], strict=True))
+    svc = service.assign(ma_xa=service["phys_code"].map(com_of))
     rows = []
-    for code, sub in service.groupby("asset_code", sort=True):
+    for (code, ma_xa), sub in svc.groupby(["asset_code", "ma_xa"], sort=True):
         g = shapely.coverage_union_all(np.array([geom_of[z] for z in sub["phys_code"]], dtype=object))
-        rows.append({"asset_code": code, "ma_xa": com_of[code], "zone_count": len(sub),
-                         "area_ha": round(shapely.area(g) / 1e4, 2), "geometry": g})
+        rows.append({"asset_code": code, "ma_xa": ma_xa, "zone_count": len(sub),
+                     "area_ha": round(shapely.area(g) / 1e4, 2), "geometry": g})
     return pd.DataFrame(rows)
 
 
