@@ -94,8 +94,14 @@ def new_map(static_base: str = "/static", *, vectorgrid: bool = False, **kwargs:
     kwargs.setdefault("tiles", None)
     kwargs.setdefault("control_scale", True)
     kwargs.setdefault("prefer_canvas", False)
+    min_zoom, max_zoom = kwargs.pop("min_zoom", 5), kwargs.pop("max_zoom", 20)
     m = folium.Map(**kwargs)
+    # folium hands min/max zoom to its tile layer; with no tile layer they must be map options, or
+    # Leaflet takes them from the layers (a parcel layer from zoom 15 would lock the map at 15+).
+    m.options.update(min_zoom=min_zoom, max_zoom=max_zoom)
     m.default_js, m.default_css = local_resources(static_base)
+    # no favicon request (a 404 in the console of an offline page is noise)
+    m.get_root().header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="favicon")
     LocalAssets(static_base, vectorgrid=vectorgrid).add_to(m)
     return m
 

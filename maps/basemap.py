@@ -36,25 +36,31 @@ def roads_file(province_dir: Path) -> Path | None:
 
 @lru_cache(maxsize=16)
 def _roads(path: str, tolerance: float, bbox: tuple[float, float, float, float] | None) -> str:
-    """Roads simplified to ``tolerance`` degrees and clipped to ``bbox``, as a GeoJSON string (cached)."""
+    """Roads simplified to ``tolerance`` degrees and clipped to ``bbox``, one merged feature per road
+    class, as a GeoJSON string (cached). District roads are left out at province zoom (a pixel
+    coarser than 50 m): they would double the page and cannot be told apart there."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     feats = doc["features"]
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats])
+    classes = np.array([f["properties"].get("roadClass") or "district" for f in feats], dtype=object)
     keep = np.ones(len(geoms), dtype=bool)
     if bbox is not None:
-        keep = shapely.intersects(geoms, shapely.box(*bbox))
-    geoms = shapely.simplify(geoms, tolerance, preserve_topology=False) if tolerance > 0 else geoms
-    geoms = shapely.set_precision(geoms, 1e-5)
+        keep &= shapely.intersects(geoms, shapely.box(*bbox))
+    if tolerance >= 0.0005:
+        keep &= classes != "district"
+    if tolerance > 0:
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=False)
+    geoms = shapely.set_precision(geoms, 10.0 ** -sqlgeo.precision_for(tolerance))
     out = []
-    for f, g, k in zip(feats, geoms, keep, strict=True):
-        if not k or g is None or g.is_empty:
+    for cls, (color, weight) in ROAD_STYLE.items():
+        parts = [g for g, k, c in zip(geoms, keep, classes, strict=True) if k and c == cls and not g.is_empty]
+        if not parts:
             continue
-        p = f["properties"]
-        color, weight = ROAD_STYLE.get(p.get("roadClass"), ROAD_STYLE["district"])
-        out.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)),
-                    "properties": {"name": p.get("name") or p.get("reference") or "",
-                                   "style": {"color": color, "weight": weight, "opacity": 0.85}}})
-    return json.dumps({"type": "FeatureCollection", "features": out}, ensure_ascii=False)
+        merged = shapely.line_merge(shapely.multilinestrings(
+            [ls for g in parts for ls in (g.geoms if hasattr(g, "geoms") else [g])]))
+        out.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(merged)),
+                    "properties": {"road_class": cls, "style": {"color": color, "weight": weight, "opacity": 0.85}}})
+    return json.dumps({"type": "FeatureCollection", "features": out}, ensure_ascii=False, separators=(",", ":"))
 
 
 def roads_geojson(province_dir: Path, tolerance: float, bbox: tuple[float, float, float, float] | None = None

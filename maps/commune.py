@@ -110,7 +110,7 @@ def add_assets(m: folium.Map, conn: Connection, sql: str, params: dict[str, Any]
         p["kind_txt"] = ASSET_KINDS[lang].get(p["kind"], p["kind"])
         p["design_txt"] = fmt(p["design_area_ha"], lang, 1)
         p["name"] = p["name"] or p["asset_code"] or ""
-        p["style"] = {"color": col, "weight": 3, "fillColor": col, "fillOpacity": 0.6, "radius": 7}
+        p["style"] = {"color": col, "weight": 3, "fill": True, "fillColor": col, "fillOpacity": 0.6, "radius": 7}
     folium.GeoJson(fc, name=name or t("irrigation_assets", lang), marker=folium.CircleMarker(radius=7),
                    tooltip=basemap.tooltip(fc, ["name", "kind_txt", "design_txt"],
                                            [t("name", lang), t("kind", lang), t("design_area", lang)])).add_to(m)

@@ -51,8 +51,10 @@ def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
 
         commune_row(conn, commune)
     params = {"province": settings.province_code, "commune": commune}
+    # the view holds the works, the areas they serve and both kinds of candidates
     b = sqlgeo.bounds(conn, f"SELECT geom FROM irrigation_service_area WHERE {_SCOPE} UNION ALL "
-                            f"SELECT geom FROM irrigation_asset WHERE {_SCOPE}", params) \
+                            f"SELECT geom FROM irrigation_asset WHERE {_SCOPE} UNION ALL SELECT geom FROM ({AWD_SQL}) a "
+                            f"UNION ALL SELECT geom FROM ({COFFEE_SQL}) c", params) \
         or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :province", params)
     zoom = ZOOM if commune is None else 12
     m = page.start_map(opts, b, zoom=zoom)

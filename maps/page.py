@@ -59,10 +59,9 @@ class MapOptions:
 def start_map(opts: MapOptions, bounds: list[list[float]] | None, *, vectorgrid: bool = False,
               zoom: int = 9) -> folium.Map:
     center = [12.7, 108.3] if not bounds else [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = assets.new_map(opts.static_base, vectorgrid=vectorgrid, location=center, zoom_start=zoom,
-                       max_zoom=20)
+    m = assets.new_map(opts.static_base, vectorgrid=vectorgrid, location=center, zoom_start=zoom)
     if bounds:
-        m.fit_bounds(bounds)
+        m.fit_bounds(bounds, max_zoom=16)
     return m
 
 

@@ -15,17 +15,26 @@ from sqlalchemy import Connection, text
 
 
 def tolerance_for_zoom(zoom: float) -> float:
-    """Half a screen pixel in degrees at ``zoom`` (Web Mercator, near the equator)."""
-    return 360.0 / (256 * 2**zoom) / 2
+    """One screen pixel in degrees at ``zoom`` (Web Mercator, near the equator): simplifying by less
+    cannot be seen, simplifying by more shows."""
+    return 360.0 / (256 * 2**zoom)
+
+
+def precision_for(tolerance: float) -> int:
+    """Decimal places of coordinates: 4 (about 11 m) when a pixel is coarser than 30 m, else 5."""
+    return 4 if tolerance >= 0.0003 else 5
 
 
 def feature_collection(conn: Connection, sql: str, params: dict[str, Any] | None = None, *,
-                       tolerance: float = 0.0, precision: int = 5, id_col: str = "id") -> dict[str, Any]:
+                       tolerance: float = 0.0, precision: int | None = None, id_col: str = "id"
+                       ) -> dict[str, Any]:
     """Run ``sql`` (rows with a ``geom`` column and ``id_col``) and return a FeatureCollection.
 
-    Every other column becomes a property (``to_jsonb(row) - 'geom'``). ``precision`` 5 is about a
-    metre, finer than any screen pixel below zoom 17.
+    Every other column becomes a property (``to_jsonb(row) - 'geom'``). ``precision`` (decimal
+    places) defaults to :func:`precision_for` the tolerance.
     """
+    if precision is None:
+        precision = precision_for(tolerance)
     wrapped = f"""
         SELECT coalesce(json_agg(json_build_object(
                    'type', 'Feature', 'id', q.{id_col},

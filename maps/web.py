@@ -184,7 +184,7 @@ def index_html(lang: str, province_name: str, years: list[int], communes: list[t
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(t("index_title", lang))} — {escape(province_name)}</title>
-<link rel="stylesheet" href="/static/fonts/noto-sans.css"><link rel="stylesheet" href="/static/cropmrv/maps.css">
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/fonts/noto-sans.css"><link rel="stylesheet" href="/static/cropmrv/maps.css">
 </head><body><div class="cmrv-index-page">
 <h1>{escape(t("index_title", lang))} — {escape(province_name)}</h1>
 <p><a href="/maps/?lang={other}">{escape(t("lang_other", lang))}</a></p>

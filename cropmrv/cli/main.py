@@ -29,6 +29,7 @@ app.add_typer(__import__("cropmrv.cli.sample", fromlist=["app"]).app, name="samp
 __import__("cropmrv.cli.reporting", fromlist=["register"]).register(app)  # status rollup submission sync targets
 app.command("estimate")(__import__("cropmrv.cli.estimate", fromlist=["estimate"]).estimate)
 app.add_typer(__import__("cropmrv.cli.estimate", fromlist=["runs_app"]).runs_app, name="runs")
+app.command("map")(__import__("cropmrv.cli.maps", fromlist=["map_cmd"]).map_cmd)
 
 
 def main() -> None:
