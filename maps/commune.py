@@ -13,6 +13,7 @@ from cropmrv.maps.i18n import ASSET_KINDS, IRRIGATION, crop, fmt, t
 from cropmrv.maps.page import MapOptions
 
 ZOOM = 13
+PARCEL_COLOR = "#d81b60"  # parcel outlines from the vector tiles (magenta: unlike any crop colour)
 
 ZONES_SQL = """
     SELECT z.id, z.zone_code, z.crop, z.season, z.year, z.area_ha, z.practice_code, z.irrigation_method, z.geom
@@ -47,6 +48,11 @@ def commune_map(conn: Connection, settings: Any, code: str, year: int | None = N
     m = page.start_map(opts, b, zoom=ZOOM, vectorgrid=opts.api_base is not None)
     basemap.add_base(m, conn, settings, opts, zoom=ZOOM, bbox=bbox)
     tol = sqlgeo.tolerance_for_zoom(ZOOM + 2)
+    outline = sqlgeo.feature_collection(conn, "SELECT code AS id, geom FROM admin_unit WHERE code = :code", params,
+                                        tolerance=tol)
+    for f in outline["features"]:
+        f["properties"]["style"] = {"color": "#263238", "weight": 3, "fill": False}
+    folium.GeoJson(outline, name=row.name, control=False, interactive=False).add_to(m)
 
     planning = sqlgeo.feature_collection(conn, PLANNING_SQL, params, tolerance=tol)
     for f in planning["features"]:
@@ -85,7 +91,7 @@ def commune_map(conn: Connection, settings: Any, code: str, year: int | None = N
     if opts.api_base is not None:
         vectortiles.VectorTiles(
             vectortiles.tile_url(opts.api_base, "parcels"), "parcels",
-            {"weight": 0.8, "color": "#5d4037", "fill": True, "fillColor": "#fff8e1", "fillOpacity": 0.15},
+            {"weight": 1, "color": PARCEL_COLOR, "fill": True, "fillColor": "#fff8e1", "fillOpacity": 0.15},
             t("parcels", lang), min_zoom=15,
             popup_fields=[("map_sheet", "Tờ / sheet"), ("parcel_no", "Thửa / parcel"),
                           ("land_use_code", t("land_use", lang))]).add_to(m)

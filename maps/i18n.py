@@ -90,6 +90,7 @@ T: dict[str, dict[str, str]] = {
         "osm": "Đường giao thông © những người đóng góp OpenStreetMap (ODbL)", "lang_other": "English",
         "page_size": "Kích thước trang", "count": "Số lượng", "ha": "ha", "open": "Mở",
         "missing_key": "Cần nhập khóa API", "zones_in": "vùng", "of_area": "diện tích vùng",
+        "site_areas": "Ranh giới khu thí điểm",
     },
     "en": {
         "maps": "Maps", "index_title": "Maps for reviewers", "province": "province",
@@ -114,6 +115,7 @@ T: dict[str, dict[str, str]] = {
         "osm": "Roads © OpenStreetMap contributors (ODbL)", "lang_other": "Tiếng Việt",
         "page_size": "Page size", "count": "Count", "ha": "ha", "open": "Open",
         "missing_key": "An API key is required", "zones_in": "zones", "of_area": "of the zone's area",
+        "site_areas": "Pilot site areas",
     },
 }
 

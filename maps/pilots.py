@@ -63,14 +63,14 @@ def pilot_map(conn: Connection, settings: Any, opts: MapOptions | None = None) -
                               if r else t("no_result", lang))
         points.append(p)
     bind = JsCode("function (feature, layer) { layer.bindPopup(feature.properties.popup, {maxWidth: 340}); }")
-    folium.GeoJson(fc, name=t("pilot_map", lang), on_each_feature=bind, tooltip=basemap.tooltip(
+    folium.GeoJson(fc, name=t("site_areas", lang), on_each_feature=bind, tooltip=basemap.tooltip(
         fc, ["name", "commune_name", "reduction_txt"], [t("site", lang), t("commune", lang), t("reduction", lang)])
     ).add_to(m)
     # A marker per site so a few hectares stay visible at province zoom.
     rows = conn.execute(text("SELECT site_code, ST_Y(ST_PointOnSurface(geom)), ST_X(ST_PointOnSurface(geom)) "
                              "FROM pilot_site WHERE province_code = :province"), params).all()
     where = {r[0]: (r[1], r[2]) for r in rows}
-    group = folium.FeatureGroup(name=f'{t("pilot_map", lang)} ({t("site", lang)})')
+    group = folium.FeatureGroup(name=t("pilot_map", lang))
     for p in points:
         lat, lon = where[p["site_code"]]
         folium.CircleMarker([lat, lon], radius=9, color="#ffffff", weight=2, fill=True, fill_color=styles.PILOT,

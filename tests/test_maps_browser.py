@@ -32,6 +32,7 @@ from sqlalchemy import text
 
 from cropmrv.db.engine import make_engine
 from cropmrv.maps import province, styles
+from cropmrv.maps.commune import PARCEL_COLOR
 from cropmrv.settings import Settings
 
 from .api_helpers import module_database, serve
@@ -300,8 +301,11 @@ def test_commune_map(browser, server):
     assert tiles, "no vector tile was requested at zoom 17"
     assert browser.outside_requests() == [] and browser.errors() == []
     zoomed = browser.screenshot()
+    # the parcel outlines (drawn from the tiles on canvas) are on screen
+    parcel_px = count_color(zoomed, styles.hex_rgb(PARCEL_COLOR), tol=60)
+    assert parcel_px > 500, parcel_px
     keep("commune", img, load_ms=round(ms), bytes=page_bytes(browser, f"/maps/commune/{COMMUNE}"),
-         parcel_tiles=len(tiles))
+         parcel_tiles=len(tiles), parcel_px=parcel_px)
     keep("commune_z17_parcels", zoomed)
 
 
