@@ -64,6 +64,6 @@ def register(sa, pg, *, layer: str, table: str | None, province: str, commune: s
 
 def store_report(pg, rep: IngestReport) -> None:
     """The report (issues capped at MAX_STORED_ISSUES) on the dataset row."""
-    pg.execute("UPDATE dataset SET report = %s::jsonb, feature_count = %s, rejected_count = %s WHERE id = %s",
-               (json.dumps(rep.to_dict(MAX_STORED_ISSUES), ensure_ascii=False, default=str), rep.features_loaded,
-                rep.rejected, rep.dataset_id))
+    pg.execute("UPDATE dataset SET report = %s::jsonb, feature_count = %s, rejected_count = %s, encoding_in = %s "
+               "WHERE id = %s", (json.dumps(rep.to_dict(MAX_STORED_ISSUES), ensure_ascii=False, default=str),
+                                 rep.features_loaded, rep.rejected, rep.encoding_in, rep.dataset_id))

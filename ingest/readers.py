@@ -336,3 +336,51 @@ def iter_chunks(src: Source, batch_size: int = 50_000, legacy_text: bool = True)
         raise InputError(f"{src.path.name}: hình học hỏng, không đọc được / unreadable geometry: {exc}") from exc
     except pyogrio.errors.DataSourceError as exc:
         raise InputError(f"{src.path.name}: GDAL không đọc được tệp / GDAL cannot read the file: {exc}") from exc
+
+
+def iter_chunks_prefetch(src: Source, batch_size: int = 50_000, legacy_text: bool = True,
+                         depth: int = 1) -> Iterator[Chunk]:
+    """:func:`iter_chunks` run in its own thread, ``depth`` chunks ahead of the consumer.
+
+    GDAL reading and shapely parsing release the GIL, so the next chunk is read while this one is
+    validated. The whole reader lives in that one thread: GDAL's per-thread configuration (the
+    shapefile text encoding pyogrio sets) then applies to every read.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for c in iter_chunks(src, batch_size, legacy_text):
+                if not put(c):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    t = threading.Thread(target=work, name="cropmrv-read", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=10)

@@ -1,5 +1,6 @@
-"""The staging table and COPY: validated rows go into a TEMP table (no WAL, dropped at commit),
-then one INSERT … SELECT moves them into the layer table inside the swap transaction.
+"""COPY of validated rows: straight into the layer table inside the load's transaction
+(:func:`copy_into`, the default), or into a TEMP staging table moved by one INSERT … SELECT at the
+end (:func:`create_staging` + :func:`copy_rows`, kept for comparison; see benchmarks/ingest.py).
 
 COPY format, measured on 200k parcels (benchmarks/ingest.py): CSV written by Arrow's C++ writer,
 with the geometry as hex WKB, is the fastest path we found from Python. psycopg's per-row binary
@@ -10,6 +11,8 @@ than binary WKB + a numpy nibble table (:func:`hex_wkb`), so that is what is use
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -18,7 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import shapely
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
+from cropmrv.db.manage import LAYER_TABLES
 from cropmrv.ingest.profiles import LAYER_COLUMNS, NUMERIC
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
@@ -93,3 +98,65 @@ def copy_rows(pg: psycopg.Connection, df: pd.DataFrame, layer: str) -> int:
     with pg.cursor().copy(sql.SQL("COPY ingest_stage ({}) FROM STDIN (FORMAT csv)").format(cols)) as cp:
         cp.write(buf.getbuffer())
     return len(df)
+
+
+def attributes_json(df: pd.DataFrame, extra: list[str]) -> pa.Array:
+    """One JSON object per row: the kept source columns under their own names, plus ``_flags``
+    where the validation flagged the feature. Built by pandas' C JSON writer, not per row in Python."""
+    n = len(df)
+    if extra:
+        cols = df[[f"a{i}" for i in range(len(extra))]].copy()
+        cols.columns = extra
+        for c in cols.columns:
+            if cols[c].dtype == object:
+                cols[c] = cols[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
+        lines = cols.to_json(orient="records", lines=True, force_ascii=False, date_format="iso",
+                             double_precision=15).split("\n")[:n]
+    else:
+        lines = ["{}"] * n
+    flags = df["flags"].to_numpy(object)
+    for i in np.flatnonzero(pd.notna(flags)):
+        codes = flags[i].strip("{}").split(",")
+        tag = '"_flags":[' + ",".join(f'"{c}"' for c in codes) + "]"
+        lines[i] = lines[i][:-1] + ("," if len(lines[i]) > 2 else "") + tag + "}"
+    return pa.array(lines, type=pa.string())
+
+
+@contextmanager
+def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: str, dataset_id: int | None,
+              enabled: bool = True) -> Iterator[Callable[[pd.DataFrame], int]]:
+    """One COPY into the layer table for the whole load; yields ``write(chunk_rows) -> n``.
+
+    The COPY runs through psycopg's queued writer: a thread sends the data while the caller
+    validates the next chunk.
+    """
+    if not enabled:
+        yield lambda df: len(df)
+        return
+    table = LAYER_TABLES[layer]
+    targets = list(LAYER_COLUMNS[layer])
+    cols = ["province_code", "dataset_id", *targets, "attributes", "geom"]
+    q = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, cols)))
+    cur = pg.cursor()
+    with cur.copy(q, writer=QueuedLibpqWriter(cur)) as cp:
+
+        def write(df: pd.DataFrame) -> int:
+            if df.empty:
+                return 0
+            n = len(df)
+            arrays = [pa.array(np.full(n, province, dtype=object), type=pa.string()),
+                      pa.array(np.full(n, dataset_id, dtype=np.int64))]
+            body = to_arrow(df[targets], layer)
+            arrays += [body.column(c) for c in targets]
+            if layer == "crop_zones":  # the table's default season for rows that do not say
+                i = targets.index("season")
+                arrays[2 + i] = pa.array(df["season"].where(df["season"].notna(), "perennial"), type=pa.string())
+            arrays += [attributes_json(df, extra), hex_wkb(df["geom"].to_numpy(object))]
+            buf = io.BytesIO()
+            pacsv.write_csv(pa.table(arrays, names=cols), buf,
+                            pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            cp.write(buf.getvalue())
+            return n
+
+        yield write

@@ -109,7 +109,7 @@ def test_killed_mid_copy_leaves_the_previous_state(fresh_db, fresh_engine, tmp_p
     deadline = time.monotonic() + 120
     with psycopg.connect(url, autocommit=True) as mon:
         while time.monotonic() < deadline and proc.poll() is None:
-            row = mon.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY ingest_stage%%' "
+            row = mon.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %%parcel%%' "
                               "AND pid <> pg_backend_pid()").fetchone()
             if row[0]:
                 seen = True

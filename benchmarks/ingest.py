@@ -1,0 +1,130 @@
+"""Ingest benchmark: `cropmrv ingest vector` against `ogr2ogr -f PostgreSQL` on the same database.
+
+    .venv/bin/python benchmarks/ingest.py [N_FEATURES] [--runs R]
+
+Makes a deterministic N-polygon (default 200,000) parcel shapefile in benchmarks/_work/ (git-ignored;
+see ingest_data.py), starts an embedded cluster there through ``cropmrv.db.manage.up``, loads the
+communes, then times, best of R runs each, starting from an empty layer every time:
+
+* ogr2ogr (Debian gdal-bin) with COPY, PROMOTE_TO_MULTI and GEOMETRY_NAME=geom: read, write, build
+  the GiST index — and nothing else (no reprojection, no validation, no versioning);
+* ``cropmrv ingest vector --layer parcels`` as a user runs it (a new process: imports included):
+  everything issue 3 asks for, into the real ``parcel`` table with its constraints and indexes;
+* the same through the library call ``ingest_vector`` in this process (imports excluded).
+
+Prints both times and the ratio (target ≤ 1.5× ogr2ogr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work"
+sys.path.insert(0, str(HERE))
+
+from ingest_data import make_parcels  # noqa: E402
+
+from cropmrv.db import manage  # noqa: E402
+from cropmrv.db.engine import libpq_url, make_engine  # noqa: E402
+from cropmrv.settings import Settings  # noqa: E402
+
+
+def settings() -> Settings:
+    return Settings(home=WORK / "home", pg_port=int(os.environ.get("BENCH_PG_PORT", "55499")), pg_database="bench",
+                    _env_file=None)
+
+
+def prepare(s: Settings) -> None:
+    manage.up(s, fast=True)
+    eng = make_engine(s)
+    from sqlalchemy import text
+
+    from cropmrv.ingest.admin import load_admin_units
+
+    with eng.begin() as c:
+        if not c.execute(text("SELECT count(*) FROM admin_unit")).scalar():
+            load_admin_units(c, s)
+    eng.dispose()
+
+
+def reset(s: Settings) -> None:
+    import psycopg
+
+    with psycopg.connect(libpq_url(s.sqlalchemy_url()), autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS ogr_bench")
+        c.execute("TRUNCATE parcel, parcel_history")
+        c.execute("DELETE FROM dataset WHERE layer = 'parcels'")
+        c.execute("CHECKPOINT")
+
+
+def run_ogr2ogr(s: Settings, shp: Path) -> float:
+    u = s.sqlalchemy_url().split("://", 1)[1]
+    user, rest = u.split("@", 1)
+    hostport, db = rest.split("/", 1)
+    host, port = hostport.split(":")
+    pg = f"PG:host={host} port={port} dbname={db} user={user}"
+    t = time.perf_counter()
+    subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(shp), "-nln", "ogr_bench", "-nlt", "PROMOTE_TO_MULTI",
+                    "-lco", "GEOMETRY_NAME=geom", "--config", "PG_USE_COPY", "YES"], check=True)
+    return time.perf_counter() - t
+
+
+def run_cli(s: Settings, shp: Path) -> float:
+    env = dict(os.environ, CROPMRV_HOME=str(s.home), CROPMRV_PG_PORT=str(s.pg_port), CROPMRV_PG_DATABASE=s.pg_database)
+    env.pop("CROPMRV_DATABASE_URL", None)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cropmrv", "ingest", "vector", str(shp), "--layer", "parcels", "-q"],
+                   check=True, env=env)
+    return time.perf_counter() - t
+
+
+def run_library(s: Settings, shp: Path) -> tuple[float, dict]:
+    from cropmrv.ingest.load import ingest_vector
+
+    eng = make_engine(s)
+    t = time.perf_counter()
+    rep = ingest_vector(shp, "parcels", settings=s, engine=eng)
+    dt = time.perf_counter() - t
+    eng.dispose()
+    return dt, {"loaded": rep.features_loaded, "rejected": rep.rejected, "flags": len(rep.issues),
+                "stages": rep.seconds}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=200_000)
+    ap.add_argument("--runs", type=int, default=2)
+    a = ap.parse_args()
+    s = settings()
+    shp = WORK / f"parcels{a.n // 1000}k.shp"
+    if not shp.exists():
+        t = time.perf_counter()
+        make_parcels(shp, a.n)
+        print(f"generated {shp.name} ({a.n} polygons) in {time.perf_counter() - t:.1f} s")
+    prepare(s)
+    times: dict[str, list[float]] = {"ogr2ogr": [], "cropmrv (CLI)": [], "cropmrv (library)": []}
+    info = {}
+    for _ in range(a.runs):
+        reset(s)
+        times["ogr2ogr"].append(run_ogr2ogr(s, shp))
+        reset(s)
+        times["cropmrv (CLI)"].append(run_cli(s, shp))
+        reset(s)
+        dt, info = run_library(s, shp)
+        times["cropmrv (library)"].append(dt)
+    reset(s)
+    base = min(times["ogr2ogr"])
+    print(f"\n{a.n} polygons, best of {a.runs} (all runs in s):")
+    for k, v in times.items():
+        print(f"  {k:<20} {min(v):6.2f} s   ratio {min(v) / base:4.2f}×   runs {', '.join(f'{x:.2f}' for x in v)}")
+    print(f"  library run: {info}")
+
+
+if __name__ == "__main__":
+    main()
