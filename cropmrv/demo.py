@@ -88,11 +88,11 @@ def step_database(settings: Settings, echo: Echo) -> None:
     echo("reference data: " + ", ".join(parts))
 
 
-def step_sample(settings: Settings, seed: int, scale: str, echo: Echo) -> tuple[Path, dict, bool]:
-    """Reuse ``$CROPMRV_HOME/sample/<scale>-<seed>`` when its key and every file's sha256 match."""
+def step_sample(work_dir: Path, seed: int, scale: str, echo: Echo) -> tuple[Path, dict, bool]:
+    """Reuse ``<work_dir>/sample/<scale>-<seed>`` when its key and every file's sha256 match."""
     from cropmrv.sample import generate, sample_key
 
-    folder = settings.home.resolve() / "sample" / f"{scale}-{seed}"
+    folder = work_dir / "sample" / f"{scale}-{seed}"
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         m = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -223,11 +223,19 @@ def step_estimates(year: int, echo: Echo) -> None:
         echo(f"  {scenario}: " + (lines[0] if lines else "done"))
 
 
-def step_rollup(year: int, echo: Echo) -> str:
-    out = run_cli(["rollup", "--year", str(year), "--scenario", "project"], "roll-up")
-    lines = [ln for ln in out.strip().splitlines() if ln.strip()]
-    for ln in lines[:3]:
-        echo("  " + ln)
+def step_rollup(year: int, echo: Echo) -> dict[str, dict]:
+    """Roll up both scenarios; print the province totals and the reduction the pilots bring."""
+    out = {}
+    for scenario in ("baseline", "project"):
+        out[scenario] = json.loads(run_cli(["rollup", "--year", str(year), "--scenario", scenario, "--json"],
+                                           f"roll-up {scenario}"))
+    for scenario, r in out.items():
+        p = r["province"]
+        echo(f"  {scenario:<8} run {p['run_id']}: net {p['co2e_g'] / 1e6:,.3f} t CO2e (agriculture "
+             f"{p['agriculture_co2e_g'] / 1e6:,.3f} t, cropland biomass 4.B.1 {p['lulucf_co2e_g'] / 1e6:,.3f} t) over "
+             f"{float(p['area_ha']):,.0f} ha in {p['communes_with_data']} communes")
+    cut = out["baseline"]["province"]["co2e_g"] - out["project"]["province"]["co2e_g"]
+    echo(f"  reduction from the pilot sites (baseline − project): {cut / 1e6:,.3f} t CO2e")
     return out
 
 
@@ -262,8 +270,10 @@ def urls(settings: Settings, report: Path | None = None) -> list[str]:
 
 
 def run_demo(settings: Settings, *, seed: int = 2025, scale: str = "small", year: int = 2025,
-             echo: Echo = print) -> DemoResult:
-    """Run every step but serving; raise :class:`DemoError` at the first failure."""
+             work_dir: Path | None = None, echo: Echo = print) -> DemoResult:
+    """Run every step but serving; raise :class:`DemoError` at the first failure. The sample and the
+    outputs go under ``work_dir`` (default ``$CROPMRV_HOME``): ``sample/`` and ``out/``."""
+    work_dir = Path(work_dir or settings.home).resolve()
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
 
@@ -274,9 +284,9 @@ def run_demo(settings: Settings, *, seed: int = 2025, scale: str = "small", year
     step_database(settings, echo)
     lap("database")
     echo("[bold]2/7 sample province (GENERATED)[/]")
-    sample_dir, manifest, reused = step_sample(settings, seed, scale, echo)
+    sample_dir, manifest, reused = step_sample(work_dir, seed, scale, echo)
     lap("sample")
-    out_dir = settings.home.resolve() / "out"
+    out_dir = work_dir / "out"
     echo("[bold]3/7 ingest every file (validation reports)[/]")
     done, notices = step_ingest(settings, sample_dir, manifest, out_dir / "ingest", manifest.get("year", year), echo)
     step_targets(sample_dir, manifest, echo)

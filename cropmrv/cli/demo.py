@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cropmrv.cli.common import console, fail, user_errors
@@ -44,6 +46,7 @@ def demo(
     scale: str = typer.Option("small", help="small (default, a minute) or province (about a million parcels)."),
     year: int = typer.Option(2025, help="Inventory year of the estimates and exports."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API and maps at the end (foreground)."),
+    workdir: Path = typer.Option(None, "--workdir", help="Where sample/ and out/ go (default $CROPMRV_HOME)."),
 ) -> None:
     """The whole platform on the GENERATED sample province: database, sample, ingest, estimates,
     roll-up, inventory export, annual report, then the API and maps."""
@@ -52,7 +55,7 @@ def demo(
 
     s = get_settings()
     try:
-        res = run_demo(s, seed=seed, scale=scale, year=year, echo=console.print)
+        res = run_demo(s, seed=seed, scale=scale, year=year, work_dir=workdir, echo=console.print)
     except DemoError as exc:
         fail(f"demo dừng lại / the demo stopped: {exc}")
     for n in res.notices:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .config import Scale, rng_for
+from .config import DATA_YEAR, Scale, rng_for
 
 # name, kind, former district, design command (ha) or None, source
 NAMED_WORKS = [
@@ -201,6 +201,6 @@ def pilot_sites(communes, zones: pd.DataFrame) -> pd.DataFrame:
             r *= 1.02
         ten = communes.loc[communes["ma_xa"] == ma_xa, "ten"].iat[0]
         rows.append({"site_code": code, "name": f"{label} {ten}", "crop": crop, "decision_ref": "4766/QĐ-BNNMT",
-                         "ma_xa": ma_xa, "baseline_package": base, "project_package": proj, "start_year": 2026,
+                         "ma_xa": ma_xa, "baseline_package": base, "project_package": proj, "start_year": DATA_YEAR,
                          "area_ha": round(shapely.area(site) / 1e4, 2), "geometry": site})
     return pd.DataFrame(rows)
