@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 from sqlalchemy import Connection, text
@@ -62,8 +63,8 @@ class Inputs:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def copy_query(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType]) -> pd.DataFrame:
-    """Run ``COPY (query) TO STDOUT`` as CSV and parse it with pyarrow (multi-threaded, typed)."""
+def _copy_csv(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType]) -> pa.Table:
+    """``COPY (query) TO STDOUT`` as CSV inside ``conn``'s transaction, parsed by pyarrow."""
     raw = raw_connection(conn)
     buf = io.BytesIO()
     with raw.cursor() as cur, cur.copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(query)) as cp:
@@ -71,13 +72,33 @@ def copy_query(conn: Connection, query: sql.Composable, column_types: dict[str, 
             buf.write(chunk)
     buf.seek(0)
     if buf.getbuffer().nbytes == 0:
-        return pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in column_types.items()})
-    table = pacsv.read_csv(
-        buf,
-        convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
-                                             null_values=[""], quoted_strings_can_be_null=False),
-    )
-    return table.to_pandas(types_mapper=None)
+        return pa.table({c: pa.array([], type=t) for c, t in column_types.items()})
+    return pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
+        column_types=column_types, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=False))
+
+
+def read_table(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType],
+               arrow_url: str | None = None) -> pa.Table:
+    """A query's result as an Arrow table.
+
+    With ``arrow_url`` (a libpq URL) the ADBC PostgreSQL driver reads it by binary COPY straight into
+    Arrow in C++ — several times faster than psycopg's COPY, which hands Python one row at a time —
+    but on its own connection, so it sees committed data only (what a run reads anyway). Without it,
+    ``COPY … TO STDOUT`` runs inside ``conn``'s transaction and pyarrow parses the CSV."""
+    if arrow_url is None:
+        return _copy_csv(conn, query, column_types)
+    import adbc_driver_postgresql.dbapi as adbc
+
+    text_sql = query.as_string(raw_connection(conn))
+    with adbc.connect(arrow_url) as ac, ac.cursor() as cur:
+        cur.execute(text_sql)
+        table = cur.fetch_arrow_table()
+    return pa.table({c: table.column(c).cast(t) for c, t in column_types.items()})
+
+
+def copy_query(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType]) -> pd.DataFrame:
+    """``COPY (query) TO STDOUT`` into a DataFrame (inside ``conn``'s transaction)."""
+    return _copy_csv(conn, query, column_types).to_pandas()
 
 
 _ZONE_TYPES = {"id": pa.int64(), "zone_code": pa.string(), "commune_code": pa.string(), "crop": pa.string(),
@@ -88,22 +109,38 @@ _ACT_TYPES = {"commune_code": pa.string(), "old_commune_code": pa.string(), "zon
               "value_text": pa.string(), "unit": pa.string()}
 
 
-def read_zones(conn: Connection, year: int, province_code: str) -> pd.DataFrame:
+def read_zones(conn: Connection, year: int, province_code: str, arrow_url: str | None = None) -> pa.Table:
     """Crop zones that grow in ``year``: the year's seasons, and perennials without a year planted by then."""
     q = sql.SQL(
         "SELECT id, zone_code, commune_code, crop, season, area_ha, practice_code, planted_year, "
         "irrigation_method, water_regime FROM crop_zone WHERE province_code = {p} AND "
         "(year = {y} OR (year IS NULL AND coalesce(planted_year, 0) <= {y}))"
     ).format(p=sql.Literal(province_code), y=sql.Literal(int(year)))
-    return copy_query(conn, q, _ZONE_TYPES)
+    return read_table(conn, q, _ZONE_TYPES, arrow_url)
 
 
-def read_activity(conn: Connection, year: int, province_code: str) -> pd.DataFrame:
+def read_activity(conn: Connection, year: int, province_code: str, arrow_url: str | None = None) -> pa.Table:
     q = sql.SQL(
         "SELECT commune_code, old_commune_code, zone_code, season, crop, item, amount, value_text, unit "
         "FROM activity WHERE province_code = {p} AND year = {y}"
     ).format(p=sql.Literal(province_code), y=sql.Literal(int(year)))
-    return copy_query(conn, q, _ACT_TYPES)
+    return read_table(conn, q, _ACT_TYPES, arrow_url)
+
+
+def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (-1 for null) and the distinct values of a text column, computed in Arrow (C++)."""
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks() if enc.num_chunks else pa.DictionaryArray.from_arrays(pa.array([], pa.int32()),
+                                                                                          pa.array([], pa.string()))
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return idx, enc.dictionary.to_pylist()
+
+
+def _map_codes(idx: np.ndarray, uniq: list[Any], mapping: dict[str, Any], identity: frozenset[str] | set[str] = frozenset()) -> np.ndarray:
+    out = np.array([mapping.get(u, u if u in identity or u not in mapping else None) for u in uniq] + [None],
+                   dtype=object)
+    return out[idx]
 
 
 def _map(values: pd.Series, mapping: dict[str, Any], identity: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
@@ -119,23 +156,21 @@ def _issue(code: str, vi: str, en: str, **detail: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ pivot
-def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray | None,
+def _pivot(act: pa.Table, rec: np.ndarray, n_rec: int, area_of: np.ndarray | None,
            warnings: list[dict[str, Any]], record_ids: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Item × record values: numbers (float64, NaN = not reported) and codes (object, None)."""
-    items = act["item"].to_numpy(dtype=object)
-    item_codes, item_uniq = pd.factorize(items)
+    item_codes, item_uniq = _codes(act.column("item"))
     unknown = [u for u in item_uniq if u not in ITEMS]
     if unknown:
-        counts = pd.Series(items).value_counts()
+        counts = np.bincount(item_codes[item_codes >= 0], minlength=len(item_uniq))
         warnings.append(_issue(
             "unknown_item", f"bỏ qua mục hoạt động không có trong danh mục: {', '.join(map(str, unknown))}",
             f"ignored activity items not in the vocabulary (cropmrv.mrv.items): {', '.join(map(str, unknown))}",
-            items={str(u): int(counts[u]) for u in unknown}))
+            items={str(u): int(counts[item_uniq.index(u)]) for u in unknown}))
     numbers: dict[str, np.ndarray] = {}
     codes: dict[str, np.ndarray] = {}
-    amount = act["amount"].to_numpy(dtype=float)
-    units = act["unit"].to_numpy(dtype=object)
-    vtext = act["value_text"].to_numpy(dtype=object)
+    amount = act.column("amount").to_numpy().astype(float) if act.num_rows else np.zeros(0)
+    unit_codes, unit_uniq = _codes(act.column("unit"))
     # area first: per-ha units of the other items need the record's area
     order = sorted(range(len(item_uniq)), key=lambda i: item_uniq[i] != "area_ha")
     for i in order:
@@ -145,7 +180,7 @@ def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray |
         m = item_codes == i
         r = rec[m]
         if ITEMS[name].kind == "code":
-            vals = vtext[m]
+            vals = act.column("value_text").filter(pa.array(m)).to_numpy(zero_copy_only=False)
             col = np.full(n_rec, None, dtype=object)
             s = pd.DataFrame({"r": r, "v": vals}).dropna()
             dup = s.groupby("r")["v"].nunique()
@@ -158,11 +193,12 @@ def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray |
             codes[name] = col
             continue
         v = amount[m].copy()
-        u = units[m]
-        ucodes, uuniq = pd.factorize(u, use_na_sentinel=True)
-        factor = np.empty(len(uuniq) + 1)
-        how = np.empty(len(uuniq) + 1, dtype=object)
-        for j, uu in enumerate([*uuniq, None]):
+        ucodes = unit_codes[m]
+        uuniq = [*unit_uniq, None]  # code -1 (null unit) indexes the last entry
+        factor = np.full(len(uuniq), np.nan)
+        how = np.full(len(uuniq), "", dtype=object)
+        for j in np.unique(ucodes):
+            uu = uuniq[j]
             rule = unit_rule(name, uu)
             if rule is None:
                 raise InputError(
@@ -174,7 +210,7 @@ def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray |
         hw = how[ucodes]
         if (hw != "").any():
             if area_of is None and "area_ha" not in numbers:
-                raise InputError(f"{name}: cần diện tích (mục area_ha) để đổi đơn vị '{uuniq[0]}' / an area "
+                raise InputError(f"{name}: cần diện tích (mục area_ha) để đổi đơn vị theo ha / an area "
                                  f"(item area_ha) is needed to convert per-hectare units of {name}")
             if area_of is None:
                 a = numbers["area_ha"]
@@ -185,7 +221,7 @@ def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray |
             with np.errstate(divide="ignore", invalid="ignore"):
                 v = np.where(hw == "per_ha", v * a[r], np.where(hw == "by_area", v / a[r], v))
         col = np.full(n_rec, np.nan)
-        flat_unique = len(r) == len(np.unique(r))
+        flat_unique = not len(r) or np.bincount(r, minlength=n_rec).max() <= 1
         if flat_unique:
             col[r] = v
         else:
@@ -207,56 +243,71 @@ def _pivot(act: pd.DataFrame, rec: np.ndarray, n_rec: int, area_of: np.ndarray |
 
 
 # ------------------------------------------------------------------------------------------ build
-def _zone_records(zones: pd.DataFrame, act: pd.DataFrame, warnings: list[dict[str, Any]]) -> pd.DataFrame:
-    zones = zones.sort_values("id", kind="stable").reset_index(drop=True)
-    n = len(zones)
-    ids = zones["id"].to_numpy()
-    record_ids = ("z" + pd.Series(ids).astype(str)).to_numpy(dtype=object)
-    season = _map(zones["season"], SEASON_FROM_ZONE)
+def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any]]) -> pd.DataFrame:
+    """One record per crop zone (ordered by id), with the zone's activity rows pivoted onto it.
+
+    Key matching runs in Arrow (dictionary encoding, hash lookups in C++): a million zones and
+    several million activity rows in about a second, where pandas string categoricals take many."""
+    zones_t = zones_t.sort_by("id")
+    n = zones_t.num_rows
+    ids = zones_t.column("id").to_numpy()
+    record_ids = pc.binary_join_element_wise("z", pc.cast(zones_t.column("id"), pa.string()), "") \
+        .to_numpy(zero_copy_only=False)
+    crop_i, crop_u = _codes(zones_t.column("crop"))
+    sea_i, sea_u = _codes(zones_t.column("season"))
+    season = _map_codes(sea_i, sea_u, SEASON_FROM_ZONE)
     df = pd.DataFrame({
         "id": record_ids, "crop_zone_id": ids,
-        "commune_code": zones["commune_code"].to_numpy(dtype=object),
-        "crop": _map(zones["crop"], CROP_FROM_ZONE, set(CROPS)),
+        "commune_code": zones_t.column("commune_code").to_numpy(zero_copy_only=False),
+        "crop": _map_codes(crop_i, crop_u, CROP_FROM_ZONE, set(CROPS)),
         "season": season,
-        "area_ha": zones["area_ha"].to_numpy(dtype=float),
-        "practice_code": zones["practice_code"].to_numpy(dtype=object),
-        "planted_year": zones["planted_year"].to_numpy(dtype=float),
+        "area_ha": zones_t.column("area_ha").to_numpy(zero_copy_only=False).astype(float),
+        "practice_code": zones_t.column("practice_code").to_numpy(zero_copy_only=False),
+        "planted_year": zones_t.column("planted_year").to_numpy(zero_copy_only=False).astype(float),
     })
-    wr = zones["water_regime"].to_numpy(dtype=object)
-    wr_ok = pd.Series(wr).isin(WATER_REGIMES).to_numpy()
+    wr_i, wr_u = _codes(zones_t.column("water_regime"))
+    ir_i, ir_u = _codes(zones_t.column("irrigation_method"))
+    wr = np.array([u if u in WATER_REGIMES else None for u in wr_u] + [None], dtype=object)[wr_i]
     # an irrigation method that implies no water regime (drip, sprinkler, rainfed on upland crops) gives none
-    from_irrigation = zones["irrigation_method"].map(WATER_REGIME_FROM_IRRIGATION).to_numpy(dtype=object)
-    df["water_regime"] = np.where(wr_ok, wr, from_irrigation)
-    if not len(act):
+    from_irrigation = np.array([WATER_REGIME_FROM_IRRIGATION.get(u) for u in ir_u] + [None], dtype=object)[ir_i]
+    df["water_regime"] = np.where(pd.notna(wr), wr, from_irrigation)
+    if not act.num_rows:
         return df
     # match activity rows to zones: (zone_code, season) when the row has a season, else zone_code alone
-    zc_cat = pd.CategoricalDtype(pd.unique(pd.concat([zones["zone_code"], act["zone_code"]]).dropna()))
-    zz = pd.Categorical(zones["zone_code"], dtype=zc_cat).codes.astype(np.int64)
-    az = pd.Categorical(act["zone_code"], dtype=zc_cat).codes.astype(np.int64)
-    seasons = [*SEASON_FROM_ZONE.values()]
-    sea_cat = sorted({s for s in seasons if s})
-    zs = pd.Categorical(season, categories=sea_cat).codes.astype(np.int64)
-    a_season = _map(act["season"], SEASON_FROM_ZONE)
-    as_ = pd.Categorical(a_season, categories=sea_cat).codes.astype(np.int64)
-    nseason = len(sea_cat) + 1
-    key_z = np.where(zz >= 0, zz * nseason + (zs + 1), -1)
-    key_a = np.where(az >= 0, az * nseason + (as_ + 1), -1)
-    kz = pd.Index(key_z)
-    if not kz.is_unique:
-        dup = pd.Series(record_ids)[pd.Index(key_z).duplicated(keep=False) & (key_z >= 0)]
-        raise InputError("Trùng mã vùng trồng và vụ trong cùng năm / the same zone_code and season appear on "
-                         f"several crop zones this year: {', '.join(map(str, dup.head(5)))}")
-    rec = kz.get_indexer(key_a)
-    # rows without a season: the zone_code must name exactly one zone of the year
-    no_season = (as_ < 0) & (az >= 0)
-    if no_season.any():
-        cnt = np.bincount(zz[zz >= 0], minlength=len(zc_cat.categories))
-        first = np.full(len(zc_cat.categories), -1)
-        first[zz[zz >= 0][::-1]] = np.flatnonzero(zz >= 0)[::-1]
-        single = cnt[az[no_season]] == 1
-        rec_ns = np.where(single, first[az[no_season]], -1)
-        rec[no_season] = rec_ns
-        amb = int((cnt[az[no_season]] > 1).sum())
+    zenc = pc.dictionary_encode(zones_t.column("zone_code")).combine_chunks()
+    zdict = zenc.dictionary
+    zz = zenc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    az = pc.index_in(act.column("zone_code"), value_set=zdict).fill_null(-1).to_numpy(zero_copy_only=False) \
+        .astype(np.int64)
+    asi, asu = _codes(act.column("season"))
+    sea_cat = sorted({v for v in SEASON_FROM_ZONE.values() if v})
+    s_code = {v: i for i, v in enumerate(sea_cat)}
+    zs = np.array([s_code.get(v, -1) for v in [*(SEASON_FROM_ZONE.get(u) for u in sea_u), None]])[sea_i]
+    as_ = np.array([s_code.get(SEASON_FROM_ZONE.get(u), -1) for u in asu] + [-1])[asi]
+    nz = len(zdict)
+    valid = zz >= 0
+    cnt = np.bincount(zz[valid], minlength=nz)
+    first = np.full(nz, -1, dtype=np.int64)
+    first[zz[valid][::-1]] = np.flatnonzero(valid)[::-1]
+    rec = np.full(act.num_rows, -1, dtype=np.int64)
+    hit = az >= 0
+    single = hit & (cnt[np.maximum(az, 0)] == 1)
+    rec[single] = first[az[single]]
+    # a season given on the row must agree with the zone's (a single zone of that code)
+    clash = single & (as_ >= 0) & (zs[np.maximum(rec, 0)] != as_)
+    rec[clash] = -1
+    multi = hit & (cnt[np.maximum(az, 0)] > 1)
+    if multi.any():
+        nseason = len(sea_cat) + 1
+        key_z = np.where(valid, zz * nseason + (zs + 1), -1)
+        kz = pd.Index(key_z)
+        if not kz[valid].is_unique:
+            dup = pd.Series(record_ids)[kz.duplicated(keep=False) & valid]
+            raise InputError("Trùng mã vùng trồng và vụ trong cùng năm / the same zone_code and season appear on "
+                             f"several crop zones this year: {', '.join(map(str, dup.head(5)))}")
+        with_season = multi & (as_ >= 0)
+        rec[with_season] = kz.get_indexer(az[with_season] * nseason + (as_[with_season] + 1))
+        amb = int((multi & (as_ < 0)).sum())
         if amb:
             warnings.append(_issue(
                 "ambiguous_zone_activity",
@@ -265,14 +316,15 @@ def _zone_records(zones: pd.DataFrame, act: pd.DataFrame, warnings: list[dict[st
                 rows=amb))
     unmatched = rec < 0
     if unmatched.any():
-        codes = pd.unique(act["zone_code"].to_numpy(dtype=object)[unmatched])
+        codes = pc.unique(act.column("zone_code").filter(pa.array(unmatched))).to_pylist()
         warnings.append(_issue(
             "unmatched_zone_activity",
-            f"{int(unmatched.sum())} dòng hoạt động có mã vùng không khớp vùng trồng nào của năm: bỏ qua",
-            f"{int(unmatched.sum())} activity rows name a zone_code with no crop zone this year: ignored",
-            rows=int(unmatched.sum()), zone_codes=[str(c) for c in codes[:10]]))
+            f"{int(unmatched.sum())} dòng hoạt động có mã vùng (và vụ) không khớp vùng trồng nào của năm: bỏ qua",
+            f"{int(unmatched.sum())} activity rows name a zone_code (and season) with no crop zone this year: "
+            "ignored", rows=int(unmatched.sum()), zone_codes=[str(c) for c in codes[:10]]))
     keep = ~unmatched
-    numbers, codes = _pivot(act[keep], rec[keep], n, df["area_ha"].to_numpy(), warnings, record_ids)
+    act_k = act.filter(pa.array(keep)) if unmatched.any() else act
+    numbers, codes = _pivot(act_k, rec[keep], n, df["area_ha"].to_numpy(), warnings, record_ids)
     for name, col in numbers.items():
         if name in df:
             df[name] = np.where(np.isnan(col), df[name].to_numpy(dtype=float), col)
@@ -286,9 +338,11 @@ def _zone_records(zones: pd.DataFrame, act: pd.DataFrame, warnings: list[dict[st
     return df
 
 
-def _commune_records(act: pd.DataFrame, warnings: list[dict[str, Any]]) -> pd.DataFrame:
-    if not len(act):
+def _commune_records(act_t: pa.Table, warnings: list[dict[str, Any]]) -> pd.DataFrame:
+    """One record per (commune or pre-2025 commune, crop, season) of commune-level statistics."""
+    if not act_t.num_rows:
         return pd.DataFrame({"id": pd.Series(dtype=object)})
+    act = act_t.select(["commune_code", "old_commune_code", "crop", "season"]).to_pandas()
     season = _map(act["season"], SEASON_FROM_ZONE)
     crop = _map(act["crop"], CROP_FROM_ZONE, set(CROPS))
     key = pd.DataFrame({"commune_code": act["commune_code"].to_numpy(dtype=object),
@@ -300,7 +354,7 @@ def _commune_records(act: pd.DataFrame, warnings: list[dict[str, Any]]) -> pd.Da
     ids = ("c" + src.astype(str) + ":" + first["crop"].fillna("?").astype(str) + ":"
            + first["season"].fillna("-").astype(str)).to_numpy(dtype=object)
     df = first.assign(id=ids)
-    numbers, codes = _pivot(act, grp, len(df), None, warnings, ids)
+    numbers, codes = _pivot(act_t, grp, len(df), None, warnings, ids)
     for name, col in {**numbers, **codes}.items():
         df[name] = col
     if "area_ha" not in df:
@@ -403,18 +457,44 @@ def _apply_pilots(df: pd.DataFrame, sites: pd.DataFrame, inside: pd.DataFrame, s
 
 
 # ------------------------------------------------------------------------------------------ main
-def read_inputs(conn: Connection, year: int, province_code: str, scenario: str = "baseline") -> Inputs:
-    """All activity records of ``year`` for the province, in canonical order, packages applied."""
+def _with_packages(df: pd.DataFrame) -> pd.DataFrame:
+    """``apply_package`` on the records that name a package only (it is row-wise), merged back in place."""
+    df = df.assign(from_norms=False, norms_fields="")
+    mask = df["practice_code"].notna().to_numpy()
+    if not mask.any():
+        return df
+    sub = apply_package(df[mask].reset_index(drop=True))
+    idx = np.flatnonzero(mask)
+    for c in sub.columns:
+        col = sub[c]
+        vals = col.astype(object).to_numpy() if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()
+        if c not in df:
+            df[c] = None
+        if df[c].dtype.kind == "f" and vals.dtype.kind == "f":
+            arr = df[c].to_numpy(copy=True)
+        else:
+            arr = df[c].to_numpy(dtype=object, copy=True)
+        arr[idx] = vals
+        df[c] = arr
+    return df
+
+
+def read_inputs(conn: Connection, year: int, province_code: str, scenario: str = "baseline",
+                arrow_url: str | None = None) -> Inputs:
+    """All activity records of ``year`` for the province, in canonical order, packages applied.
+
+    ``arrow_url``: read the two big tables through ADBC on a separate connection (committed data
+    only; see :func:`read_table`); by default everything is read inside ``conn``'s transaction."""
     if scenario not in SCENARIOS:
         raise InputError(f"Kịch bản không hợp lệ '{scenario}' / unknown scenario '{scenario}' (baseline|project)")
     t0 = time.perf_counter()
     warnings: list[dict[str, Any]] = []
-    zones = read_zones(conn, year, province_code)
-    act = read_activity(conn, year, province_code)
+    zones = read_zones(conn, year, province_code, arrow_url)
+    act = read_activity(conn, year, province_code, arrow_url)
     t1 = time.perf_counter()
-    zone_act = act["zone_code"].notna().to_numpy()
-    zrec = _zone_records(zones, act[zone_act].reset_index(drop=True), warnings)
-    crec = _commune_records(act[~zone_act].reset_index(drop=True), warnings)
+    zone_act = pc.is_valid(act.column("zone_code"))
+    zrec = _zone_records(zones, act.filter(zone_act), warnings)
+    crec = _commune_records(act.filter(pc.invert(zone_act)), warnings)
     crec = _lineage(conn, crec, warnings) if len(crec) else crec
     if len(crec):
         crec = crec.sort_values("id", kind="stable")
@@ -437,7 +517,7 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
             f"{n_bad} records name practice packages that are not in the catalogue: {', '.join(bad)}",
             codes=bad, records=n_bad))
         df["practice_code"] = np.where(pd.Series(codes).isin(bad).to_numpy(), None, codes)
-    filled = apply_package(df) if df["practice_code"].notna().any() else df.assign(from_norms=False, norms_fields="")
+    filled = _with_packages(df)
     t2 = time.perf_counter()
     n_norms = int(filled["from_norms"].sum())
     if n_norms:
@@ -445,7 +525,7 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
                                f"{n_norms} records take inputs from practice packages (from norms)", records=n_norms))
     return Inputs(filled, warnings,
                   {"read_s": t1 - t0, "pivot_s": t2 - t1},
-                  {"zones": len(zones), "activity_rows": len(act), "records": len(filled)})
+                  {"zones": zones.num_rows, "activity_rows": act.num_rows, "records": len(filled)})
 
 
 __all__ = ["Inputs", "InputError", "read_inputs", "read_zones", "read_activity", "copy_query", "PRACTICE_FIELDS"]

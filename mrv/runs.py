@@ -31,14 +31,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 from pgpq import ArrowToPostgresBinaryEncoder
 from sqlalchemy import Connection, Engine, text
 
-from cropmrv.db.engine import raw_connection
-from cropmrv.mrv.calculate import Calculation, calculate_detailed, code_version
+from cropmrv.db.engine import libpq_url, raw_connection
+from cropmrv.mrv.calculate import Calculation, code_version, compute
+from cropmrv.mrv.calculate import run_digest as calc_run_digest
 from cropmrv.mrv.factors import FactorError, FactorSet, load_factor_set, sha256_of
+from cropmrv.mrv.gwp import load_gwp
 from cropmrv.mrv.inputs import Inputs, read_inputs
-from cropmrv.mrv.records import RecordError
+from cropmrv.mrv.records import RecordError, records_digest, validate_records
 from cropmrv.mrv.store import lock_factor_set, sync_reference_data
 from cropmrv.settings import Settings
 
@@ -138,18 +141,33 @@ def estimate_table(calc: Calculation, run_id: int, province_code: str) -> tuple[
     return table, not_estimated
 
 
-def copy_estimates(conn: Connection, table: pa.Table, batch_rows: int = 262_144) -> None:
-    """Binary COPY of an Arrow table into ``estimate`` (pgpq encodes, psycopg streams)."""
+def sort_by_commune(table: pa.Table) -> pa.Table:
+    """Rows grouped by commune (stable), so the BRIN index on ``commune_code`` finds a commune's rows."""
     if table.num_rows == 0:
-        return
-    encoder = ArrowToPostgresBinaryEncoder(table.schema)
+        return table
+    codes = pa.compute.dictionary_encode(table.column("commune_code")).combine_chunks()
+    rank = np.argsort(np.argsort(np.asarray(codes.dictionary.to_pylist(), dtype=object)))
+    order = np.argsort(rank[codes.indices.to_numpy(zero_copy_only=False)], kind="stable")
+    return table.take(pa.array(order))
+
+
+def copy_estimates(conn: Connection, table: pa.Table, run_id: int, batch_rows: int = 262_144) -> None:
+    """Write a run's rows as its own partition of ``estimate``: binary COPY FREEZE into a fresh table
+    (pgpq encodes Arrow, psycopg streams), then attach it. Must run inside the run's transaction."""
+    part = f"estimate_r{int(run_id)}"
     raw = raw_connection(conn)
-    cols = ", ".join(table.column_names)
-    with raw.cursor() as cur, cur.copy(f"COPY estimate ({cols}) FROM STDIN (FORMAT binary)") as cp:
-        cp.write(encoder.write_header())
-        for batch in table.to_batches(max_chunksize=batch_rows):
-            cp.write(encoder.write_batch(batch))
-        cp.write(encoder.finish())
+    raw.execute(f"CREATE TABLE {part} (LIKE estimate INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    if table.num_rows:
+        encoder = ArrowToPostgresBinaryEncoder(table.schema)
+        cols = ", ".join(table.column_names)
+        with raw.cursor() as cur, cur.copy(f"COPY {part} ({cols}) FROM STDIN (FORMAT binary, FREEZE)") as cp:
+            cp.write(encoder.write_header())
+            for batch in table.to_batches(max_chunksize=batch_rows):
+                cp.write(encoder.write_batch(batch))
+            cp.write(encoder.finish())
+    # the CHECK lets ATTACH skip its own scan; the foreign key is validated once, in bulk, by ATTACH
+    raw.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_run CHECK (run_id = {int(run_id)})")
+    raw.execute(f"ALTER TABLE estimate ATTACH PARTITION {part} FOR VALUES IN ({int(run_id)})")
 
 
 # ------------------------------------------------------------------------------------------ uncertainty
@@ -181,6 +199,25 @@ def uncertainty_rows(calc: Calculation, draws: int, seed: int) -> tuple[list[dic
 
 
 # ------------------------------------------------------------------------------------------ runs
+def _calculate(records: pd.DataFrame, fs: FactorSet, gwp: str, on_error: str, t: dict[str, float]) -> Calculation:
+    """``calculate_detailed`` step by step, to time validation, digest and the equations apart."""
+    t0 = time.perf_counter()
+    v = validate_records(records)
+    if len(v.errors) and on_error == "raise":
+        raise RecordError(v.errors)
+    ok = v.records[v.ok].reset_index(drop=True) if len(v.errors) else v.records
+    t1 = time.perf_counter()
+    g = load_gwp(gwp)
+    usage = fs.usage()
+    res = compute(ok, fs, g, usage)
+    t2 = time.perf_counter()
+    digest = records_digest(v.records)
+    t3 = time.perf_counter()
+    t.update(validate_s=t1 - t0, compute_s=t2 - t1, digest_s=t3 - t2)
+    return Calculation(res, v, fs, g, usage.keys_used, usage.unverified_keys_used, usage.proxy_keys_used,
+                       digest, calc_run_digest(digest, fs.digest, g.code))
+
+
 def _find(conn: Connection, run_digest: str) -> Any:
     return conn.execute(text(
         "SELECT id, inputs_digest, record_count, unverified_factors, warnings FROM estimate_run "
@@ -199,6 +236,7 @@ def create_run(
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     on_error: str = "raise",
+    fast_read: bool = True,
 ) -> RunResult:
     """Estimate ``year`` for the configured province and store the run (or return the identical one).
 
@@ -216,15 +254,14 @@ def create_run(
     with engine.begin() as conn:
         sync_reference_data(conn)
     say("factor sets in the database")
+    url = libpq_url(engine.url.render_as_string(hide_password=False)) if fast_read else None
     with engine.connect() as conn:
-        inputs: Inputs = read_inputs(conn, year, province, scenario)
+        inputs: Inputs = read_inputs(conn, year, province, scenario, arrow_url=url)
         conn.rollback()
     t["read_s"] = inputs.timings.get("read_s", 0.0)
     t["prepare_s"] = inputs.timings.get("pivot_s", 0.0)
     say(f"{len(inputs.records):,} records read")
-    t1 = time.perf_counter()
-    calc = calculate_detailed(inputs.records, fs, gwp_code, on_error=on_error)
-    t["compute_s"] = time.perf_counter() - t1
+    calc = _calculate(inputs.records, fs, gwp_code, on_error, t)
     warnings = list(inputs.warnings)
     v = calc.validation
     if len(v.errors):
@@ -268,9 +305,10 @@ def create_run(
              "params": "{}"}).scalar_one()
         t3 = time.perf_counter()
         table, not_estimated = estimate_table(calc, run_id, province)
+        table = sort_by_commune(table)
         t["arrow_s"] = time.perf_counter() - t3
         t4 = time.perf_counter()
-        copy_estimates(conn, table)
+        copy_estimates(conn, table, run_id)
         t["write_s"] = time.perf_counter() - t4
         say(f"{table.num_rows:,} estimate rows written")
         if u_rows:

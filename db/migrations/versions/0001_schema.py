@@ -19,7 +19,8 @@ depends_on = None
 TABLES = [
     # dependants first
     "audit_log", "api_key", "app_user", "sync_log", "inventory_export", "plan_target",
-    "submission_event", "submission", "estimate_uncertainty", "estimate", "estimate_run", "factor",
+    "submission_event", "submission", "estimate_uncertainty", "estimate_default", "estimate",
+    "estimate_run", "factor",
     "factor_set", "gwp_set", "parcel_history", "crop_zone_history", "activity_history",
     "planning_zone_history", "irrigation_asset_history", "irrigation_service_area_history", "pilot_site_history", "raster",
     "pilot_site", "irrigation_service", "irrigation_service_area", "irrigation_asset", "planning_review",

@@ -379,8 +379,13 @@ CREATE TABLE estimate (
     area_ha         double precision,
     tier            text NOT NULL,
     flags           text[] NOT NULL DEFAULT '{}'
-);
-CREATE INDEX estimate_run_commune ON estimate (run_id, commune_code, category, gas);
+) PARTITION BY LIST (run_id);
+-- One partition per run (estimate_r<id>), written by cropmrv.mrv.runs: COPY FREEZE into a fresh table,
+-- rows sorted by commune, then attached. No per-row index or foreign-key work while a million-record
+-- run is written; the foreign key is validated once, in bulk, when the partition is attached, and a
+-- run's rows are found by partition pruning. Rows written any other way land in the default partition.
+CREATE TABLE estimate_default PARTITION OF estimate DEFAULT;
+CREATE INDEX estimate_commune ON estimate USING brin (commune_code);
 
 CREATE TABLE estimate_uncertainty (
     run_id          bigint NOT NULL REFERENCES estimate_run(id) ON DELETE CASCADE,
