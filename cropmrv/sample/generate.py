@@ -152,7 +152,8 @@ def generate(out_dir: Path, seed: int = 2025, scale: str = "small", province_dir
     for f in files:
         p = out_dir / f["path"]
         f["sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()
-        f["bytes"] = p.stat().st_size
+        sidecars = [p.with_suffix(x) for x in (".shp", ".shx", ".dbf", ".prj", ".cpg")] if p.suffix == ".shp" else [p]
+        f["bytes"] = sum(q.stat().st_size for q in sidecars if q.exists())
     manifest["total_bytes"] = sum({f["path"]: f["bytes"] for f in files}.values())
     manifest["seconds"] = secs
     (out_dir / "README.md").write_text(README_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
