@@ -297,6 +297,7 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
     clash = single & (as_ >= 0) & (zs[np.maximum(rec, 0)] != as_)
     rec[clash] = -1
     multi = hit & (cnt[np.maximum(az, 0)] > 1)
+    ambiguous = multi & (as_ < 0)
     if multi.any():
         nseason = len(sea_cat) + 1
         key_z = np.where(valid, zz * nseason + (zs + 1), -1)
@@ -314,7 +315,7 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
                 f"{amb} dòng hoạt động không ghi vụ nhưng mã vùng có nhiều vụ: bỏ qua",
                 f"{amb} activity rows give no season but their zone_code has several seasons: ignored",
                 rows=amb))
-    unmatched = rec < 0
+    unmatched = (rec < 0) & ~ambiguous
     if unmatched.any():
         codes = pc.unique(act.column("zone_code").filter(pa.array(unmatched))).to_pylist()
         warnings.append(_issue(
@@ -322,8 +323,8 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
             f"{int(unmatched.sum())} dòng hoạt động có mã vùng (và vụ) không khớp vùng trồng nào của năm: bỏ qua",
             f"{int(unmatched.sum())} activity rows name a zone_code (and season) with no crop zone this year: "
             "ignored", rows=int(unmatched.sum()), zone_codes=[str(c) for c in codes[:10]]))
-    keep = ~unmatched
-    act_k = act.filter(pa.array(keep)) if unmatched.any() else act
+    keep = rec >= 0
+    act_k = act.filter(pa.array(keep)) if not keep.all() else act
     numbers, codes = _pivot(act_k, rec[keep], n, df["area_ha"].to_numpy(), warnings, record_ids)
     for name, col in numbers.items():
         if name in df:
