@@ -41,7 +41,7 @@ from cropmrv.mrv.calculate import run_digest as calc_run_digest
 from cropmrv.mrv.factors import FactorError, FactorSet, load_factor_set, sha256_of
 from cropmrv.mrv.gwp import load_gwp
 from cropmrv.mrv.inputs import Inputs, read_inputs
-from cropmrv.mrv.records import RecordError, records_digest, validate_records
+from cropmrv.mrv.records import FIELDS, RecordError, records_digest, validate_records
 from cropmrv.mrv.store import lock_factor_set, sync_reference_data
 from cropmrv.settings import Settings
 
@@ -171,6 +171,42 @@ def copy_estimates(conn: Connection, table: pa.Table, run_id: int, batch_rows: i
 
 
 # ------------------------------------------------------------------------------------------ uncertainty
+TOTAL_FIELDS = ("n_synthetic_kg", "n_organic_kg", "urea_kg", "limestone_kg", "dolomite_kg", "cleared_area_ha")
+
+
+def collapse_profiles(records: pd.DataFrame, digits: int = 10) -> pd.DataFrame:
+    """Records with the same per-hectare profile merged into one record of their summed area.
+
+    Every equation is linear in area once the totals (N, urea, lime, cleared area) are scaled with it,
+    so a category's Monte Carlo sum over the merged records equals the sum over the originals; the
+    draws then run over distinct practices, not over every zone (a province's zones following one
+    package collapse into one record). Per-hectare values are compared at ``digits`` significant
+    digits, so ``v × a / a`` float noise does not keep identical practices apart."""
+    df = records.copy()
+    area = df["area_ha"].to_numpy(dtype=float)
+    keys = [f for f in FIELDS if f not in ("id", "commune_code", "area_ha")]
+    for f in TOTAL_FIELDS:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df[f] = df[f].to_numpy(dtype=float) / area
+    for f in keys:
+        col = df[f]
+        if col.dtype.kind == "f":
+            v = col.to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mag = np.where(np.isfinite(v) & (v != 0), np.floor(np.log10(np.abs(v))), 0)
+            df[f] = np.round(v / 10.0 ** mag, digits - 1) * 10.0 ** mag
+        else:
+            df[f] = col.astype(object).where(col.notna(), None)
+    grp = df.groupby(keys, dropna=False, sort=True)
+    out = grp.head(1).copy()
+    out["area_ha"] = grp["area_ha"].transform("sum").loc[out.index].to_numpy()
+    a = out["area_ha"].to_numpy()
+    for f in TOTAL_FIELDS:
+        out[f] = out[f].to_numpy(dtype=float) * a
+    out["id"] = [f"profile{i}" for i in range(len(out))]
+    return out.reset_index(drop=True)
+
+
 def uncertainty_rows(calc: Calculation, draws: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Approach 1 and 2 per category and for the total, as ``estimate_uncertainty`` rows (kg CO2e)."""
     from cropmrv.mrv.uncertainty import approach1, monte_carlo
@@ -189,7 +225,8 @@ def uncertainty_rows(calc: Calculation, draws: int, seed: int) -> tuple[list[dic
         recs = calc.validation.records
         if len(calc.validation.errors):
             recs = recs[calc.validation.ok].reset_index(drop=True)
-        a2 = monte_carlo(recs, calc.factors, calc.gwp.code, n_draws=draws, seed=seed)
+        profiles = collapse_profiles(recs)
+        a2 = monte_carlo(profiles, calc.factors, calc.gwp.code, n_draws=draws, seed=seed)
         for r in a2.itertuples(index=False):
             rows.append({"scope": str(r.category), "approach": 2, "mean_kg": float(r.mean_kg),
                          "low95_kg": float(r.low_kg), "high95_kg": float(r.high_kg)})

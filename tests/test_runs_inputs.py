@@ -65,3 +65,30 @@ def test_commune_statistics_need_an_area_for_per_ha_units(conn):
     act(conn, da, "n_synthetic_kg", 100, unit="kg/ha", crop="cassava", season="annual")
     with pytest.raises(InputError, match="area_ha"):
         read_inputs(conn, 2025, "66")
+
+
+def test_monte_carlo_on_collapsed_profiles_equals_the_full_run():
+    import numpy as np
+    import pandas as pd
+
+    from cropmrv.mrv.packages import apply_package
+    from cropmrv.mrv.runs import collapse_profiles
+    from cropmrv.mrv.uncertainty import monte_carlo
+
+    rng = np.random.default_rng(7)
+    n = 60
+    recs = pd.DataFrame({
+        "id": [f"r{i}" for i in range(n)], "commune_code": "24133", "year": 2025.0,
+        "crop": np.where(np.arange(n) % 3 == 0, "rice", "coffee"),
+        "area_ha": rng.uniform(0.2, 7.0, n),
+        "practice_code": np.where(np.arange(n) % 3 == 0, "dl-rice-awd", "dl-coffee-conventional"),
+        "cultivation_days": np.where(np.arange(n) % 3 == 0, 100.0, np.nan),
+        "planted_year": np.where(np.arange(n) % 3 == 0, np.nan, 2015.0),
+    })
+    full = apply_package(recs)
+    prof = collapse_profiles(full)
+    assert len(prof) == 2 and prof["area_ha"].sum() == pytest.approx(full["area_ha"].sum())
+    a = monte_carlo(full, None, "ar5", n_draws=300, seed=11).set_index("category")
+    b = monte_carlo(prof, None, "ar5", n_draws=300, seed=11).set_index("category")
+    for col in ("co2e_kg", "mean_kg", "low_kg", "high_kg"):
+        assert np.allclose(a[col], b[col], rtol=1e-9)
