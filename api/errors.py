@@ -166,7 +166,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Register the Problem schema and drop FastAPI's default 422 (validation errors are 400 here)."""
+    """Register the Problem schema; FastAPI's default 422 is documented as a problem too, next to
+    the 400 our validation errors use."""
     from fastapi.openapi.utils import get_openapi
 
     def openapi() -> dict[str, Any]:
@@ -178,9 +179,11 @@ def install_openapi(app: FastAPI) -> None:
         for path in doc.get("paths", {}).values():
             for op in path.values():
                 responses = op.get("responses", {})
-                if "422" in responses:
-                    del responses["422"]
-                    responses.setdefault("400", error_responses(400)[400])
+                if "422" in responses:  # FastAPI's default; ours are 400, a mounted router may use 422
+                    responses["422"] = error_responses(422)[422]
+                # Any operation may refuse input (400) or name something that does not exist (404).
+                for code in (400, 404):
+                    responses.setdefault(str(code), error_responses(code)[code])
         for k in ("HTTPValidationError", "ValidationError"):
             schemas.pop(k, None)
         app.openapi_schema = doc

@@ -16,7 +16,7 @@ What it does (everything under benchmarks/_work/, which git ignores):
 4. prints req/s, p50/p99 latency, non-2xx count and the ratio to tipg.
 
 Our tile cache is switched off for the comparison (CROPMRV_TILE_CACHE_MB=0), so tiles are rendered
-every time as tipg's are; one extra row shows the z14 case with the cache on. PEERS.md: the VM has
+every time as tipg's are; two extra rows show the tile cases with the cache on (the default). PEERS.md: the VM has
 CPU steal and 2 cores shared by servers, PostgreSQL and wrk, so compare only within one run.
 """
 
@@ -245,11 +245,13 @@ def main() -> None:
                 res[who] = run_wrk(base, paths, args.duration, args.connections, args.threads, "case")
             rows.append((name, res["ours"], res["tipg"]))
             print(f"  {name}: ours {res['ours']['rps']:.1f} req/s, tipg {res['tipg']['rps']:.1f} req/s", flush=True)
-        z14 = [p[0] for p in cases["tiles z14"]]
         base = f"http://127.0.0.1:{p_cached}"
-        run_wrk(base, z14, 3, args.connections, args.threads, "warm")
-        rows.append(("tiles z14, our cache on", run_wrk(base, z14, args.duration, args.connections, args.threads,
-                                                        "case"), rows[-1][2]))
+        tipg_rows = {name: t for name, _, t in rows}
+        for z in (12, 14):
+            paths = [p[0] for p in cases[f"tiles z{z}"]]
+            run_wrk(base, paths, 5, args.connections, args.threads, "warm")
+            rows.append((f"tiles z{z}, our tile cache on", run_wrk(base, paths, args.duration, args.connections,
+                                                                   args.threads, "case"), tipg_rows[f"tiles z{z}"]))
     finally:
         for p in procs:
             stop(p)

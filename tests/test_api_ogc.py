@@ -239,7 +239,12 @@ def test_tile_metadata_and_bad_tiles(api):
     b = api["base"]
     tj = get(f"{b}/collections/crop_zones/tiles/WebMercatorQuad/tilejson.json").json()
     assert tj["tiles"][0].endswith("/collections/crop_zones/tiles/WebMercatorQuad/{z}/{x}/{y}")
-    assert get(f"{b}/collections/crop_zones/tiles/WebMercatorQuad").json()["layers"][0]["id"] == "crop_zones"
+    meta = get(f"{b}/collections/crop_zones/tiles/WebMercatorQuad").json()
+    assert meta["layers"][0]["id"] == "crop_zones"
+    for link in meta["links"]:  # every advertised link answers (templated tile URLs aside)
+        if not link.get("templated"):
+            assert get(link["href"]).status_code == 200, link
+    assert get(f"{b}/tileMatrixSets").json()["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
     for bad in ("WebMercatorQuad/3/8/0", "WebMercatorQuad/99/0/0", "WorldCRS84Quad/1/0/0", "WebMercatorQuad/a/0/0"):
         r = get(f"{b}/collections/crop_zones/tiles/{bad}")
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", bad

@@ -43,6 +43,20 @@ def make_router() -> APIRouter:
     r = APIRouter(tags=["Vector tiles"])
     errs = error_responses(400, 401, 404)
 
+    @r.get("/tileMatrixSets", responses=errs, summary="Tile matrix sets")
+    def tile_matrix_sets(request: Request, _: Reader) -> JSONResponse:
+        base = base_url(request)
+        return JSONResponse({"tileMatrixSets": [{
+            "id": TMS, "title": "Google Maps Compatible for the World", "uri": TMS_URI,
+            "links": [documents.link(f"{base}/tileMatrixSets/{TMS}", "self", documents.JSON)]}]})
+
+    @r.get("/tileMatrixSets/{tileMatrixSetId}", responses=errs, summary="Tile matrix set definition")
+    def tile_matrix_set(tileMatrixSetId: Tms, _: Reader) -> JSONResponse:
+        _check_tms(tileMatrixSetId)
+        import morecantile
+
+        return JSONResponse(morecantile.tms.get(TMS).model_dump(mode="json", exclude_none=True))
+
     @r.get("/collections/{collectionId}/tiles", response_model=models.TileSets, responses=errs,
            summary="Vector tilesets of a collection")
     def tilesets(request: Request, collectionId: CollectionId, _: Reader) -> JSONResponse:
