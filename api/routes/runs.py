@@ -86,8 +86,10 @@ async def create_run(request: Request, body: RunIn, p: CurrentPrincipal) -> Run:
     runs = _runs_module()
     s = request.app.state.settings
     eng = request.app.state.engine
-    run_id = await run_in_threadpool(runs.create_run, eng, s, body.year, body.scenario,
+    result = await run_in_threadpool(runs.create_run, eng, s, body.year, body.scenario,
                                      body.factor_set or s.default_factor_set, body.gwp or s.default_gwp)
+    run_id = int(result)  # RunResult; int() is the run id
     with eng.begin() as c:
-        audit(c, p.username, "estimate_run.create", "estimate_run", run_id, body.model_dump())
-    return get_run(request, int(run_id), p)
+        audit(c, p.username, "estimate_run.create", "estimate_run", run_id,
+              body.model_dump() | {"reused": bool(getattr(result, "reused", False))})
+    return get_run(request, run_id, p)

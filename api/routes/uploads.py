@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyogrio.errors
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
@@ -86,6 +87,10 @@ async def upload(
         except IngestError as exc:
             report = exc.report.to_dict(max_issues=100) if exc.report is not None else None
             raise ApiError(str(exc), status=400, report=report) from None
+        except pyogrio.errors.DataSourceError as exc:  # GDAL cannot open it at all
+            raise BadRequest(bilingual(f"Không đọc được tệp '{file.filename}' (không phải shapefile/zip/GeoPackage/"
+                                       "GeoJSON?)", f"cannot read '{file.filename}' as a vector file")
+                             + f": {str(exc).splitlines()[0][:200]}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     out = rep.to_dict(max_issues=200)
