@@ -54,6 +54,7 @@ class Context:
     communes: Communes
     commune: str | None = None
     codec: str | None = None  # re-decode latin1-read text with this codec; None: text is already Unicode
+    native: bool = False  # GDAL decoded the text itself (a .cpg saying UTF-8)
     repair: bool = True
     area_tolerance: float = 0.1
     area_min_m2: float = 5.0
@@ -77,21 +78,39 @@ def _nfc(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _clean_code(values: pd.Series) -> pd.Series:
-    """Commune codes as 5-digit strings (DBF numbers lose the leading zero; floats gain '.0')."""
-    s = values.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+def _by_unique(values: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` (Series → Series) to the distinct values only: DBF columns repeat a lot."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return pd.Series(np.full(len(values), None, dtype=object), index=values.index)
+    done = fn(pd.Series(uniques)).to_numpy(object)
+    out = np.where(codes >= 0, done[np.maximum(codes, 0)], None)
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _clean_code_unique(s: pd.Series) -> pd.Series:
+    s = s.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
     s = s.where(s.str.len() > 0)
     s = s.where(~s.str.fullmatch(r"\d{1,5}").fillna(False), s.str.zfill(5)).astype(object)
     return s.where(s.notna(), None)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def _as_text_unique(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values):
         out = values.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
     else:
         out = values.astype("string").str.strip()
         out = out.where(out.str.len() > 0)
     return out.astype(object).where(out.notna(), None)
+
+
+def _clean_code(values: pd.Series) -> pd.Series:
+    """Commune codes as 5-digit strings (DBF numbers lose the leading zero; floats gain '.0')."""
+    return _by_unique(values, _clean_code_unique)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return _by_unique(values, _as_text_unique)
 
 
 def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
@@ -101,7 +120,7 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
     fids = chunk.fids
     n = len(fids)
     keep = np.ones(n, dtype=bool)
-    flags: list[list[str]] = [[] for _ in range(n)]
+    flags: dict[int, list[str]] = {}  # sparse: a few features in a thousand carry a flag
 
     def _details(details, idx):
         if details is None:
@@ -120,8 +139,8 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
         idx = np.flatnonzero(mask & keep)
         if len(idx):
             report.add_many(fids[idx], code, "flagged", _details(details, idx))
-            for i in idx:
-                flags[i].append(code)
+            for i in idx.tolist():
+                flags.setdefault(i, []).append(code)
 
     # -- geometry -------------------------------------------------------------------------------
     geoms = _geometry(chunk.geoms, ctx, report, fids, reject)
@@ -191,7 +210,10 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
     for i, col in enumerate(ctx.extra):
         s = attrs[col]
         out[f"a{i}"] = s.astype(object).where(s.notna(), None) if s.dtype == object else s
-    out["flags"] = ["{" + ",".join(f) + "}" if f else None for f in flags]
+    flag_col = np.full(n, None, dtype=object)
+    for i, f in flags.items():
+        flag_col[i] = "{" + ",".join(f) + "}"
+    out["flags"] = flag_col
     out["geom"] = geoms
     return out[keep].reset_index(drop=True)
 
@@ -217,23 +239,44 @@ def _geometry(raw: np.ndarray, ctx: Context, report: IngestReport, fids: np.ndar
             else:
                 reject(inv, "invalid_geometry", reasons)
         return geoms
-    rr = validate_and_repair(raw, expected)
-    st = rr.status
+    # Fast path: valid 2-D polygons (nearly all of a real file) are kept as they are and promoted
+    # to MultiPolygon in the WKB (staging.hex_wkb); validate_and_repair sees only the rest.
+    tid = shapely.get_type_id(raw)
+    cand = np.isin(tid, (3, 6)) & ~shapely.has_z(raw) & ~_has_m(raw) & ~shapely.is_empty(raw)
+    fast = cand.copy()
+    fast[cand] = shapely.is_valid(raw[cand])
+    if fast.all():
+        return raw.copy()
+    slow = np.flatnonzero(~fast)
+    geoms = raw.copy()
+    rr = validate_and_repair(raw[slow], expected)
+    geoms[slow] = rr.geoms
+    st = np.full(len(raw), "ok", dtype=object)
+    st[slow] = rr.status
+    notes = np.full(len(raw), "", dtype=object)
+    notes[slow] = rr.notes
+    _report_repairs(ctx, report, fids, reject, st, notes, int((rr.dropped_z | rr.dropped_m).sum()),
+                    int(rr.extracted.sum()))
+    return geoms
+
+
+def _has_m(g: np.ndarray) -> np.ndarray:
+    return shapely.has_m(g) if hasattr(shapely, "has_m") else np.zeros(len(g), dtype=bool)
+
+
+def _report_repairs(ctx, report, fids, reject, st, notes, nz: int, ne: int) -> None:
     reject(np.isin(st, ("rejected_null", "rejected_empty")), "empty_geometry")
-    reject(st == "rejected_wrong_type", "wrong_geometry_type", rr.notes)
+    reject(st == "rejected_wrong_type", "wrong_geometry_type", notes)
     rep = st == "repaired"
     if ctx.repair:
         idx = np.flatnonzero(rep)
-        report.add_many(fids[idx], "repaired", "repaired", rr.notes[idx])
+        report.add_many(fids[idx], "repaired", "repaired", notes[idx])
     else:
-        reject(rep, "invalid_geometry", rr.notes)
-    nz = int((rr.dropped_z | rr.dropped_m).sum())
+        reject(rep, "invalid_geometry", notes)
     if nz:
         report.note(f"{nz} đối tượng có tọa độ Z/M, đã bỏ về 2D / {nz} features had Z/M coordinates, dropped to 2D")
-    ne = int(rr.extracted.sum())
     if ne:
         report.note(f"{ne} GeometryCollection: chỉ giữ phần đa giác / {ne} GeometryCollections: polygon parts kept")
-    return rr.geoms
 
 
 def _communes(geoms, attrs, ctx: Context, report, fids, keep, reject, flag) -> np.ndarray:
@@ -287,7 +330,7 @@ def _duplicates(out: pd.DataFrame, ctx: Context, keep: np.ndarray, reject) -> No
     live = keep & key["map_sheet"].notna().to_numpy(bool) & key["parcel_no"].notna().to_numpy(bool)
     if not live.any():
         return
-    hashes = pd.util.hash_pandas_object(key[live].astype(str), index=False).to_numpy()
+    hashes = pd.util.hash_pandas_object(key[live], index=False).to_numpy()
     fids = out["fid"].to_numpy()[live]
     seen = ctx.identities
     first = np.empty(len(hashes), dtype=np.int64)

@@ -112,7 +112,12 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
                     tx.rollback()
                     return rep
                 communes = load_communes(sa, settings.province_code)
-                chunks = (iter_chunks if staging_table else iter_chunks_prefetch)(src, batch_size=batch_size)
+                # A .cpg saying UTF-8 is read by GDAL natively; legacy text comes as latin1 bytes to re-decode.
+                native = src.is_shapefile and src.cpg == "utf-8" and encoding in ("auto", "utf-8")
+                if native:
+                    rep.encoding_in, rep.encoding_reason = "utf-8", "from the .cpg file / theo tệp .cpg"
+                reader = iter_chunks if staging_table else iter_chunks_prefetch
+                chunks = reader(src, batch_size=batch_size, legacy_text=not native)
                 first = next(chunks)
                 colmap = profile.resolve(src.fields, _empty_columns(first.attrs))
                 missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
@@ -126,7 +131,8 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
                 extra = [c for c in first.attrs.columns if c not in colmap.values()]
                 rep.attributes_kept = extra
                 ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
-                              communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance)
+                              communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance,
+                              native=native)
                 pg = raw_connection(sa)
                 if staging_table:
                     _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
@@ -189,7 +195,7 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
     with staging.copy_into(pg, layer, rep.attributes_kept, settings.province_code, rep.dataset_id,
                            enabled=not dry_run) as write:
         for chunk in _chain(first, chunks):
-            ctx.codec = _codec(src, chunk, encoding, ctx.codec, rep)
+            ctx.codec = _codec(src, chunk, encoding, ctx.codec, rep, ctx.native)
             rows = process_chunk(chunk, ctx, rep)
             write(rows)
             rep.features_loaded += len(rows)
@@ -210,7 +216,7 @@ def _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settin
     done = 0
     progress("read", 0, src.feature_count)
     for chunk in _chain(first, chunks):
-        ctx.codec = _codec(src, chunk, encoding, ctx.codec, rep)
+        ctx.codec = _codec(src, chunk, encoding, ctx.codec, rep, ctx.native)
         rows = process_chunk(chunk, ctx, rep)
         staging.copy_rows(pg, rows, layer)
         done += len(chunk.fids)
@@ -304,7 +310,10 @@ def _areas(dec, only: int | None = None) -> str:
     return (" | vùng sử dụng / areas of use: " + "; ".join(out)) if out else ""
 
 
-def _codec(src: Source, chunk, encoding: str, current: str | None, rep: IngestReport) -> str | None:
+def _codec(src: Source, chunk, encoding: str, current: str | None, rep: IngestReport, native: bool = False) -> str | None:
+    """The codec to re-decode this chunk's latin1-read text with; None when GDAL already gave Unicode."""
+    if native:
+        return None
     if not src.is_shapefile:
         if rep.encoding_in is None:
             rep.encoding_in = "utf-8"

@@ -29,9 +29,22 @@ from cropmrv.ingest.profiles import LAYER_COLUMNS, NUMERIC
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 
 
-def hex_wkb(geoms: np.ndarray) -> pa.Array:
-    """Hex-encoded WKB of many geometries as one Arrow string array, without a Python loop over bytes."""
-    wkb = shapely.to_wkb(geoms)
+_MULTI_PREFIX = {"<": b"\x01\x06\x00\x00\x00\x01\x00\x00\x00", ">": b"\x00\x00\x00\x00\x06\x00\x00\x00\x01"}
+
+
+def hex_wkb(geoms: np.ndarray, promote: bool = False) -> pa.Array:
+    """Hex-encoded WKB of many geometries as one Arrow string array, without a Python loop over bytes.
+
+    ``promote``: write Polygons as one-part MultiPolygons by prefixing the WKB header (byte order,
+    type 6, one part) — what ST_Multi does, at the cost of 9 bytes instead of a GEOS object each.
+    """
+    wkb = shapely.to_wkb(geoms, byte_order=1)
+    if promote:
+        poly = np.flatnonzero(shapely.get_type_id(geoms) == 3)
+        if len(poly):
+            pre = _MULTI_PREFIX["<"]
+            wkb = wkb.copy()
+            wkb[poly] = [pre + w for w in wkb[poly]]
     lens = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
     buf = np.frombuffer(b"".join(wkb), dtype=np.uint8)
     out = np.empty(buf.size * 2, dtype=np.uint8)
@@ -108,7 +121,8 @@ def attributes_json(df: pd.DataFrame, extra: list[str]) -> pa.Array:
         cols = df[[f"a{i}" for i in range(len(extra))]].copy()
         cols.columns = extra
         for c in cols.columns:
-            if cols[c].dtype == object:
+            if cols[c].dtype == object and pd.api.types.infer_dtype(cols[c], skipna=True) not in (
+                    "string", "empty", "integer", "floating", "boolean"):
                 cols[c] = cols[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
         lines = cols.to_json(orient="records", lines=True, force_ascii=False, date_format="iso",
                              double_precision=15).split("\n")[:n]
@@ -152,7 +166,8 @@ def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: st
             if layer == "crop_zones":  # the table's default season for rows that do not say
                 i = targets.index("season")
                 arrays[2 + i] = pa.array(df["season"].where(df["season"].notna(), "perennial"), type=pa.string())
-            arrays += [attributes_json(df, extra), hex_wkb(df["geom"].to_numpy(object))]
+            arrays += [attributes_json(df, extra),
+                       hex_wkb(df["geom"].to_numpy(object), promote=layer != "irrigation_assets")]
             buf = io.BytesIO()
             pacsv.write_csv(pa.table(arrays, names=cols), buf,
                             pacsv.WriteOptions(include_header=False, quoting_style="needed"))
