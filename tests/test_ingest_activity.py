@@ -127,3 +127,38 @@ def test_old_commune_codes_follow_the_lineage(tmp_path, fresh_db, fresh_engine):
     assert rep.status == "loaded"
     with fresh_engine.connect() as c:
         assert c.execute(text("SELECT commune_code, old_commune_code FROM activity")).one() == (new, old)
+
+
+def test_irrigation_assets_any_geometry_and_pilot_sites(tmp_path, fresh_db, fresh_engine):
+    with fresh_engine.connect() as c:
+        p = shapely.from_wkb(bytes(c.execute(text(
+            "SELECT ST_AsBinary(ST_PointOnSurface(geom)) FROM admin_unit WHERE code='24133'")).scalar()))
+    assets = gpd.GeoDataFrame({
+        "MaCT": ["K1", "TB2", "H3", "X4"], "LoaiCT": ["Kênh", "trạm bơm", "hồ chứa", "giếng"],
+        "TenCT": ["Kênh N1", "Trạm bơm Ea Tam", "Hồ Ea Kao", "Giếng khoan"]},
+        geometry=[shapely.LineString([(p.x, p.y), (p.x + 0.003, p.y)]), shapely.Point(p.x, p.y + 0.001),
+                  shapely.box(p.x, p.y - 0.003, p.x + 0.002, p.y - 0.001), shapely.Point(p.x + 0.001, p.y)],
+        crs=4326)
+    path = tmp_path / "cong_trinh.geojson"
+    assets.to_file(path, driver="GeoJSON")
+    rep = ingest_vector(path, "irrigation_assets", settings=fresh_db, engine=fresh_engine)
+    assert rep.features_loaded == 3 and [(i.feature, i.code) for i in rep.issues] == [(4, "bad_value")]
+    with fresh_engine.connect() as c:
+        rows = c.execute(text("SELECT asset_code, kind, GeometryType(geom), commune_code FROM irrigation_asset "
+                              "ORDER BY asset_code")).all()
+    assert rows == [("H3", "reservoir", "POLYGON", "24133"), ("K1", "canal", "LINESTRING", "24133"),
+                    ("TB2", "pump_station", "POINT", "24133")]
+    sites = gpd.GeoDataFrame({"MaMoHinh": ["PS-CF-01"], "TenMoHinh": ["Cà phê giảm phát thải"],
+                              "CayTrong": ["coffee"], "NamBatDau": [2026]},
+                             geometry=[shapely.box(p.x, p.y, p.x + 0.001, p.y + 0.001)], crs=4326)
+    sp = tmp_path / "mo_hinh.geojson"
+    sites.to_file(sp, driver="GeoJSON")
+    first = ingest_vector(sp, "pilot_sites", settings=fresh_db, engine=fresh_engine)
+    sites["TenMoHinh"] = ["Cà phê giảm phát thải (mở rộng)"]
+    sites.to_file(sp, driver="GeoJSON")
+    second = ingest_vector(sp, "pilot_sites", settings=fresh_db, engine=fresh_engine)
+    assert second.supersedes == first.dataset_id
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT site_code, name, commune_code, start_year FROM pilot_site")).one() == \
+            ("PS-CF-01", "Cà phê giảm phát thải (mở rộng)", "24133", 2026)
+        assert c.execute(text("SELECT count(*) FROM pilot_site_history")).scalar() == 1
