@@ -149,3 +149,33 @@ def test_review_geometry_errors_are_400(env):
     r = c.post("/api/v1/planning-reviews", headers=h, json={"commune_code": BMT, "proposed_geom": bowtie})
     assert r.status_code == 201 and r.json()["proposed_geom"]["type"] == "MultiPolygon"  # repaired
     assert c.post("/api/v1/planning-reviews", headers=h, json={"commune_code": "00000"}).status_code == 400
+
+
+def test_cropmrv_serve_runs_the_app(fresh_db):
+    """`cropmrv serve` is uvicorn with the app factory; it reads the same settings (env) as the CLI."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from .conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cropmrv", "serve", "--port", str(port), "--log-level", "warning"],
+                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(proc.stdout.read1().decode() if proc.stdout else "no output")
+        assert r.status_code == 200 and r.json()["status"] == "ok"
+        assert httpx.head(f"http://127.0.0.1:{port}/collections", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
