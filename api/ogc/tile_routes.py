@@ -99,19 +99,27 @@ def make_router() -> APIRouter:
         _check_tms(tileMatrixSetId)
         tiles.check_tile(z, x, y)
         cache: tiles.TileCache = request.app.state.tiles
+        matches = {t.strip() for t in request.headers.get("if-none-match", "").split(",") if t.strip()}
         with request.app.state.engine.connect() as c:
             coll = find(c, request, collectionId)
-            version = coll.version(c)
-            cache.seen(coll.id, version)
-            tag = tiles.etag(coll, version, z, x, y)
-            headers = {"ETag": tag, "Cache-Control": "public, no-cache"}
-            if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-                return Response(status_code=304, headers=headers)
-            key = (coll.id, version, z, x, y)
+            # The version this process last saw: if the client or the cache holds that version's
+            # tile, the database only confirms the version; otherwise it renders in the same query.
+            known = cache.latest(coll.id)
+            holds = known is not None and (tiles.etag(coll, known, z, x, y) in matches
+                                           or cache.get((coll.id, known, z, x, y)) is not None)
+            version, body = tiles.version_and_tile(c, coll, z, x, y, known if holds else None)
+        cache.seen(coll.id, version)
+        tag = tiles.etag(coll, version, z, x, y)
+        headers = {"ETag": tag, "Cache-Control": "public, no-cache"}
+        if tag in matches:
+            return Response(status_code=304, headers=headers)
+        key = (coll.id, version, z, x, y)
+        if body is None:
             body = cache.get(key)
-            if body is None:
+        if body is None:  # evicted meanwhile: render now
+            with request.app.state.engine.connect() as c:
                 body = tiles.render(c, coll, z, x, y)
-                cache.put(key, body)
+        cache.put(key, body)
         return models.MVTResponse(body, headers=headers)
 
     return r

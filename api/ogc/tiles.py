@@ -84,6 +84,10 @@ class TileCache:
         for k in [k for k in self._d if k[0] == cid]:
             self._bytes -= len(self._d.pop(k))
 
+    def latest(self, cid: str) -> str | None:
+        with self._lock:
+            return self._versions.get(cid)
+
     def seen(self, cid: str, version: str) -> None:
         with self._lock:
             if self._versions.get(cid) != version:
@@ -114,3 +118,17 @@ def render(conn: Connection, coll: Collection, z: int, x: int, y: int) -> bytes:
     params = {**coll.params, "z": z, "x": x, "y": y, "layer": coll.id}
     tile = conn.execute(text(tile_sql(coll, z)), params).scalar()
     return bytes(tile) if tile else b""
+
+
+def version_and_tile(conn: Connection, coll: Collection, z: int, x: int, y: int,
+                     known: str | None) -> tuple[str, bytes | None]:
+    """One round trip: the data version, and the tile only if the version is not ``known`` (the
+    version whose tile the caller already holds, in its cache or in the client's ETag)."""
+    sql = (f"SELECT v.version, CASE WHEN v.version IS NOT DISTINCT FROM CAST(:known AS text) THEN NULL "
+           f"ELSE ({tile_sql(coll, z)}) END AS tile FROM (SELECT CAST(({coll.version_sql}) AS text) AS version) v")
+    params = {**coll.params, "z": z, "x": x, "y": y, "layer": coll.id, "known": known}
+    row = conn.execute(text(sql), params).one()
+    version = str(row.version or "0")
+    if row.tile is None and version != known:
+        return version, b""
+    return version, None if row.tile is None else bytes(row.tile)
