@@ -10,7 +10,10 @@ communes, then times, best of R runs each, starting from an empty layer every ti
   the GiST index — and nothing else (no reprojection, no validation, no versioning);
 * ``cropmrv ingest vector --layer parcels`` as a user runs it (a new process: imports included):
   everything issue 3 asks for, into the real ``parcel`` table with its constraints and indexes;
-* the same through the library call ``ingest_vector`` in this process (imports excluded).
+* the same through the library call ``ingest_vector`` in this process (imports excluded), and
+  with ``staging_table=True`` (TEMP staging table + INSERT … SELECT) for comparison;
+* the floor: the rows of the last load COPYed back into the empty ``parcel`` table with no client
+  work at all — what the table's constraints and indexes cost whoever loads it.
 
 Prints both times and the ratio (target ≤ 1.5× ogr2ogr).
 """
@@ -84,16 +87,39 @@ def run_cli(s: Settings, shp: Path) -> float:
     return time.perf_counter() - t
 
 
-def run_library(s: Settings, shp: Path) -> tuple[float, dict]:
+def run_library(s: Settings, shp: Path, staging_table: bool = False) -> tuple[float, dict]:
     from cropmrv.ingest.load import ingest_vector
 
     eng = make_engine(s)
     t = time.perf_counter()
-    rep = ingest_vector(shp, "parcels", settings=s, engine=eng)
+    rep = ingest_vector(shp, "parcels", settings=s, engine=eng, staging_table=staging_table)
     dt = time.perf_counter() - t
     eng.dispose()
     return dt, {"loaded": rep.features_loaded, "rejected": rep.rejected, "flags": len(rep.issues),
                 "stages": rep.seconds}
+
+
+def run_server_floor(s: Settings) -> float:
+    """COPY the rows the last load wrote back into an empty ``parcel``: no client work at all.
+
+    This is the floor any loader into this table pays (FK checks against admin_unit and dataset,
+    the ST_IsValid CHECK, the GiST and b-tree indexes, WAL); ogr2ogr writes a bare new table."""
+    import psycopg
+
+    cols = "province_code, dataset_id, commune_code, map_sheet, parcel_no, land_use_code, area_m2, attributes, geom"
+    with psycopg.connect(libpq_url(s.sqlalchemy_url())) as c:
+        buf = bytearray()
+        with c.cursor().copy(f"COPY (SELECT {cols} FROM parcel) TO STDOUT") as cp:
+            for d in cp:
+                buf += d
+        c.execute("TRUNCATE parcel")
+        c.commit()
+        c.execute("CHECKPOINT")
+        t = time.perf_counter()
+        with c.cursor().copy(f"COPY parcel ({cols}) FROM STDIN") as cp:
+            cp.write(bytes(buf))
+        c.commit()
+        return time.perf_counter() - t
 
 
 def main() -> None:
@@ -108,7 +134,8 @@ def main() -> None:
         make_parcels(shp, a.n)
         print(f"generated {shp.name} ({a.n} polygons) in {time.perf_counter() - t:.1f} s")
     prepare(s)
-    times: dict[str, list[float]] = {"ogr2ogr": [], "cropmrv (CLI)": [], "cropmrv (library)": []}
+    times: dict[str, list[float]] = {"ogr2ogr": [], "cropmrv (CLI)": [], "cropmrv (library)": [],
+                                     "library, TEMP staging": [], "floor: server-only COPY": []}
     info = {}
     for _ in range(a.runs):
         reset(s)
@@ -118,6 +145,9 @@ def main() -> None:
         reset(s)
         dt, info = run_library(s, shp)
         times["cropmrv (library)"].append(dt)
+        times["floor: server-only COPY"].append(run_server_floor(s))
+        reset(s)
+        times["library, TEMP staging"].append(run_library(s, shp, staging_table=True)[0])
     reset(s)
     base = min(times["ogr2ogr"])
     print(f"\n{a.n} polygons, best of {a.runs} (all runs in s):")
