@@ -130,3 +130,21 @@ def test_gpkg_export_names_the_layer(fresh_db, tmp_path):
     out = tmp_path / "p.gpkg"
     assert runner.invoke(app, ["export", "layer", "parcels", "-o", str(out)]).exit_code == 0
     assert [name for name, _ in pyogrio.list_layers(out)] == ["parcels"]
+
+
+def test_cli_activity_and_raster(fresh_db, fresh_engine, tmp_path):
+    csv = tmp_path / "hd.csv"
+    csv.write_text("MaXa,ChiTieu,GiaTri,DonVi\n24133,urea_kg,5,t\n24133,urea_kg,5,bao\n", encoding="utf-8")
+    r = runner.invoke(app, ["ingest", "activity", str(csv), "--year", "2025"])
+    assert r.exit_code == 0, r.output
+    assert "row 3" in r.output and "dòng 3" in r.output
+    r = runner.invoke(app, ["ingest", "activity", str(csv), "--year", "2025", "--max-rejects", "0"])
+    assert r.exit_code == 0 and "identical" in r.output  # same file, same year: nothing to do
+    from .test_ingest_raster import write_dem
+
+    dem = write_dem(tmp_path / "dem.tif")
+    r = runner.invoke(app, ["ingest", "raster", str(dem), "--kind", "dem"])
+    assert r.exit_code == 0, r.output
+    assert "covers" in r.output
+    r = runner.invoke(app, ["ingest", "raster", str(write_dem(tmp_path / "n.tif", crs=None)), "--kind", "dem"])
+    assert r.exit_code == 2 and "no CRS" in r.output
