@@ -12,7 +12,6 @@ from cropmrv.maps import basemap, page, sqlgeo, styles, vectortiles
 from cropmrv.maps.i18n import ASSET_KINDS, IRRIGATION, crop, fmt, t
 from cropmrv.maps.page import MapOptions
 
-ZOOM = 13
 PARCEL_COLOR = "#d81b60"  # parcel outlines from the vector tiles (magenta: unlike any crop colour)
 
 ZONES_SQL = """
@@ -45,9 +44,10 @@ def commune_map(conn: Connection, settings: Any, code: str, year: int | None = N
     b = sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :code", params)
     pad = 0.01
     bbox = (b[0][1] - pad, b[0][0] - pad, b[1][1] + pad, b[1][0] + pad)
-    m = page.start_map(opts, b, zoom=ZOOM, vectorgrid=opts.api_base is not None)
-    basemap.add_base(m, conn, settings, opts, zoom=ZOOM, bbox=bbox)
-    tol = sqlgeo.tolerance_for_zoom(ZOOM + 2)
+    zoom = sqlgeo.fit_zoom(b)
+    m = page.start_map(opts, b, zoom=zoom, vectorgrid=opts.api_base is not None)
+    basemap.add_base(m, conn, settings, opts, zoom=zoom, bbox=bbox)
+    tol = sqlgeo.tolerance_for_zoom(zoom + 2)  # the zones are read closer up than the commune
     outline = sqlgeo.feature_collection(conn, "SELECT code AS id, geom FROM admin_unit WHERE code = :code", params,
                                         tolerance=tol)
     for f in outline["features"]:
@@ -97,7 +97,7 @@ def commune_map(conn: Connection, settings: Any, code: str, year: int | None = N
                           ("land_use_code", t("land_use", lang))]).add_to(m)
 
     add_assets(m, conn, ASSETS_SQL, params, opts, tol)
-    basemap.add_top(m, conn, settings, opts, zoom=ZOOM, bbox=bbox)
+    basemap.add_top(m, conn, settings, opts, zoom=zoom, bbox=bbox)
     page.legend(m, t("crop", lang), [(styles.CROP_COLORS.get(c, "#999"), crop(c, lang))
                                      for c in sorted(x for x in crops_seen if x)])
     page.title_panel(m, opts, f'{t("commune_map", lang)}: {row.full_name or row.name}',

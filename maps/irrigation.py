@@ -20,8 +20,6 @@ from cropmrv.maps.commune import add_assets
 from cropmrv.maps.i18n import ASSET_KINDS, IRRIGATION, crop, fmt, t
 from cropmrv.maps.page import MapOptions
 
-ZOOM = 10
-
 _SCOPE = "province_code = :province AND (CAST(:commune AS text) IS NULL OR commune_code = :commune)"
 ASSETS_SQL = f"SELECT id, asset_code, kind, name, design_area_ha, status, geom FROM irrigation_asset WHERE {_SCOPE}"
 SERVICE_SQL = f"SELECT id, asset_code, commune_code, geom FROM irrigation_service_area WHERE {_SCOPE}"
@@ -56,10 +54,10 @@ def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
                             f"SELECT geom FROM irrigation_asset WHERE {_SCOPE} UNION ALL SELECT geom FROM ({AWD_SQL}) a "
                             f"UNION ALL SELECT geom FROM ({COFFEE_SQL}) c", params) \
         or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :province", params)
-    zoom = ZOOM if commune is None else 12
+    zoom = sqlgeo.fit_zoom(b)
     m = page.start_map(opts, b, zoom=zoom)
     basemap.add_base(m, conn, settings, opts, zoom=zoom)
-    tol = sqlgeo.tolerance_for_zoom(zoom + 2)
+    tol = sqlgeo.tolerance_for_zoom(zoom + 1)
 
     service = sqlgeo.feature_collection(conn, SERVICE_SQL, params, tolerance=tol)
     for f in service["features"]:

@@ -20,6 +20,22 @@ def tolerance_for_zoom(zoom: float) -> float:
     return 360.0 / (256 * 2**zoom)
 
 
+def fit_zoom(bounds: list[list[float]] | None, width: int = 1100, height: int = 750, lo: int = 7,
+             hi: int = 16) -> int:
+    """The zoom at which ``[[south, west], [north, east]]`` fits a ``width`` × ``height`` map (what
+    Leaflet's fitBounds will pick), so the page's geometry is simplified for the zoom it opens at."""
+    import math
+
+    if not bounds:
+        return lo
+    dx = max(bounds[1][1] - bounds[0][1], 1e-6)
+    lat0, lat1 = (math.radians(max(min(v, 85.0), -85.0)) for v in (bounds[0][0], bounds[1][0]))
+    merc = abs(math.log(math.tan(math.pi / 4 + lat1 / 2)) - math.log(math.tan(math.pi / 4 + lat0 / 2)))
+    zx = math.log2(width * 360.0 / (256 * dx))
+    zy = math.log2(height * 2 * math.pi / (256 * max(merc, 1e-9)))
+    return max(lo, min(hi, math.floor(min(zx, zy))))
+
+
 def precision_for(tolerance: float) -> int:
     """Decimal places of coordinates: 4 (about 11 m) when a pixel is coarser than 30 m, else 5."""
     return 4 if tolerance >= 0.0003 else 5

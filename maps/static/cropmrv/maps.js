@@ -13,11 +13,41 @@
     });
   }
 
+  function num(v, digits, lang) {
+    return new Intl.NumberFormat(lang === "vi" ? "vi-VN" : "en-US",
+      {minimumFractionDigits: digits, maximumFractionDigits: digits}).format(v);
+  }
+
+  function rowsOf(p, cfg) {
+    var L_ = cfg.labels;
+    var overlap = num(p.overlap_ha, 2, cfg.lang) + " ha (" + num(100 * p.share, 0, cfg.lang) + " % " + L_.of_area + ")";
+    return [[L_.commune, (cfg.communes || {})[p.commune_code] || p.commune_code], [L_.zone, p.zone_code],
+            [L_.crop, (cfg.crops || {})[p.crop] || p.crop], [L_.land_use, p.land_use_code],
+            [L_.reason, (cfg.reasons || {})[p.reason] || p.reason], [L_.overlap, overlap],
+            [L_.status, (cfg.status_names || {})[p.status] || p.status]];
+  }
+
+  function styleOf(status, cfg) {
+    return {color: "#222222", weight: 1, fillColor: (cfg.colors || COLORS)[status] || "#999999", fillOpacity: 0.85};
+  }
+
+  /* One conflicting crop zone: its colour by review status, a tooltip and the review form. */
+  window.cmrvConflict = function (feature, layer) {
+    var cfg = window.CMRV_REVIEW;
+    var p = feature.properties;
+    layer.setStyle(styleOf(p.status, cfg));
+    layer.bindTooltip(function () {
+      return '<div class="cmrv-popup"><table>' + rowsOf(p, cfg).map(function (r) {
+        return "<tr><td><b>" + esc(r[0]) + "</b></td><td>" + esc(r[1]) + "</td></tr>";
+      }).join("") + "</table></div>";
+    }, {sticky: true});
+    layer.bindPopup(function () { return window.cmrvReviewForm(p, layer); }, {maxWidth: 320, minWidth: 260});
+  };
+
   window.cmrvReviewForm = function (p, layer) {
     var cfg = window.CMRV_REVIEW || {labels: {}, statuses: []};
     var L_ = cfg.labels;
-    var rows = [[L_.commune, p.commune_name], [L_.zone, p.zone_code], [L_.crop, p.crop_txt],
-                [L_.land_use, p.land_use_code], [L_.reason, p.reason_txt], [L_.overlap, p.overlap_txt]];
+    var rows = rowsOf(p, cfg).slice(0, 6);
     var html = '<div class="cmrv-popup"><table>' + rows.map(function (r) {
       return "<tr><td><b>" + esc(r[0]) + "</b></td><td>" + esc(r[1]) + "</td></tr>";
     }).join("") + "</table>";
@@ -77,7 +107,7 @@
           msg.textContent = cfg.labels.saved + " " + (res.data && res.data.id !== undefined ? res.data.id : "");
           p.status = body.status;
           if (layer && layer.setStyle) {
-            layer.setStyle({fillColor: COLORS[body.status] || "#999999"});
+            layer.setStyle(styleOf(body.status, cfg));
           }
         } else {
           msg.className = "cmrv-msg cmrv-msg-err";
