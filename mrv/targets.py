@@ -60,8 +60,11 @@ def load(conn: Connection, path: Path, province_code: str, loaded_by: str | None
     """Upsert the targets of ``path`` for the province; returns the number of rows."""
     rows = read_csv(path)
     sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    prev = conn.execute(text("SELECT id FROM dataset WHERE layer = 'plan_targets' AND province_code = :p AND "
-                             "commune_code IS NULL AND status = 'active'"), {"p": province_code}).scalar()
+    active = conn.execute(text("SELECT id, sha256 FROM dataset WHERE layer = 'plan_targets' AND province_code = :p "
+                               "AND commune_code IS NULL AND status = 'active'"), {"p": province_code}).first()
+    prev = active.id if active is not None else None
+    if active is not None and active.sha256 == sha:
+        return len(rows)  # the same file again: a no-op, like every other load
     if prev is not None:
         conn.execute(text("UPDATE dataset SET status = 'superseded' WHERE id = :i"), {"i": prev})
     conn.execute(text("INSERT INTO dataset (layer, province_code, source_name, source_path, sha256, feature_count, "
