@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401 - pa.compute
 from pgpq import ArrowToPostgresBinaryEncoder
 from sqlalchemy import Connection, Engine, text
 
@@ -91,8 +90,33 @@ def make_run_digest(inputs_digest: str, fs: FactorSet, gwp: str, scenario: str, 
 
 
 # ------------------------------------------------------------------------------------------ rows
+def _text(indices: np.ndarray, values: Any) -> pa.Array:
+    """A text column from integer codes into a small (or per-record) value list, built in Arrow."""
+    d = pa.array(values, type=pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), d).cast(pa.string())
+
+
+def _lists(codes: np.ndarray, combos: list[list[str]]) -> pa.Array:
+    """A text[] column from integer codes into a few distinct lists (offsets built with numpy)."""
+    names = sorted({x for c in combos for x in c})
+    ids = {x: i for i, x in enumerate(names)}
+    lens = np.array([len(c) for c in combos], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    flat = np.array([ids[x] for c in combos for x in c], dtype=np.int32)
+    row_len = lens[codes]
+    offsets = np.zeros(len(codes) + 1, dtype=np.int32)
+    np.cumsum(row_len, out=offsets[1:])
+    total = int(offsets[-1])
+    pos = np.repeat(start[codes] - offsets[:-1], row_len) + np.arange(total)
+    values = _text(flat[pos] if total else np.zeros(0, np.int32), names)
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
 def estimate_table(calc: Calculation, run_id: int, province_code: str) -> tuple[pa.Table, dict[str, int]]:
-    """The calculator's long frame as an Arrow table in the ``estimate`` layout (NE rows left out)."""
+    """The calculator's long frame as an Arrow table in the ``estimate`` layout (NE rows left out).
+
+    Rows are ordered by commune (then as the calculator gave them), so the run's partition is
+    clustered for the BRIN index; the ordering is done on integer codes before any text is built."""
     res = calc.results
     recs = calc.validation.records
     if len(calc.validation.errors):
@@ -100,18 +124,20 @@ def estimate_table(calc: Calculation, run_id: int, province_code: str) -> tuple[
     mass = res["mass_kg"].to_numpy()
     ne = np.isnan(mass)
     not_estimated = {str(k): int(v) for k, v in res.loc[ne, "category"].value_counts().items() if v}
-    keep = ~ne
-    rec = res["record_id"].cat.codes.to_numpy()[keep].astype(np.int32)
-    n = int(keep.sum())
-
-    def dict_col(indices: np.ndarray, values: Any) -> pa.Array:
-        d = pa.array(values, type=pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), d).cast(pa.string())
+    keep = np.flatnonzero(~ne)
+    rec = res["record_id"].cat.codes.to_numpy()[keep].astype(np.int64)
+    com_codes, com_uniq = pd.factorize(recs["commune_code"].astype(object), use_na_sentinel=True)
+    rank = np.empty(len(com_uniq) + 1, dtype=np.int32)
+    rank[np.argsort(np.asarray(com_uniq, dtype=object), kind="stable")] = np.arange(len(com_uniq))
+    rank[-1] = len(com_uniq)
+    order = np.argsort(rank[com_codes][rec].astype(np.int16 if len(com_uniq) < 32000 else np.int32), kind="stable")
+    keep, rec = keep[order], rec[order]
+    n = len(keep)
 
     def per_record_text(col: str) -> pa.Array:
         vals = recs[col].astype(object).where(recs[col].notna(), None).to_numpy(dtype=object) if col in recs \
             else np.full(len(recs), None, dtype=object)
-        return dict_col(rec, vals)
+        return _text(rec, vals)
 
     czi = recs["crop_zone_id"].to_numpy(dtype=float) if "crop_zone_id" in recs else np.full(len(recs), np.nan)
     czi_r = czi[rec]
@@ -119,36 +145,25 @@ def estimate_table(calc: Calculation, run_id: int, province_code: str) -> tuple[
     gas = res["gas"].cat
     flags = res["flags"].cat
     tier = res["tier"].to_numpy()[keep]
-    tier_names = np.array([f"T{i}" for i in range(int(tier.max(initial=0)) + 1)], dtype=object)
-    flag_lists = pa.array([[f for f in s.split(",") if f] for s in flags.categories], type=pa.list_(pa.string()))
-    fcode = flags.codes.to_numpy()[keep].astype(np.int64)
+    tier_names = [f"T{i}" for i in range(int(tier.max(initial=0)) + 1)]
+    combos = [[f for f in c.split(",") if f] for c in flags.categories]
     table = pa.table({
         "run_id": pa.array(np.full(n, run_id, dtype=np.int64)),
-        "province_code": dict_col(np.zeros(n, np.int32), [province_code]),
-        "record_id": dict_col(rec, recs["id"].astype(str).to_numpy(dtype=object)),
+        "province_code": _text(np.zeros(n, np.int32), [province_code]),
+        "record_id": _text(rec, recs["id"].astype(str).to_numpy(dtype=object)),
         "crop_zone_id": pa.array(np.nan_to_num(czi_r).astype(np.int64), mask=np.isnan(czi_r)),
         "commune_code": per_record_text("commune_code"),
         "crop": per_record_text("crop"),
-        "category": dict_col(cat.codes.to_numpy()[keep], list(cat.categories)),
-        "gas": dict_col(gas.codes.to_numpy()[keep], list(gas.categories)),
+        "category": _text(cat.codes.to_numpy()[keep], list(cat.categories)),
+        "gas": _text(gas.codes.to_numpy()[keep], list(gas.categories)),
         # round half to even, once, from the float64 result (np.rint is IEEE round-half-even)
         "mass_g": pa.array(np.rint(mass[keep] * 1000.0).astype(np.int64)),
         "co2e_g": pa.array(np.rint(res["co2e_kg"].to_numpy()[keep] * 1000.0).astype(np.int64)),
         "area_ha": pa.array(recs["area_ha"].to_numpy(dtype=float)[rec]),
-        "tier": dict_col(tier.astype(np.int32), list(tier_names)),
-        "flags": flag_lists.take(pa.array(fcode)),
+        "tier": _text(tier.astype(np.int32), tier_names),
+        "flags": _lists(flags.codes.to_numpy()[keep].astype(np.int64), combos),
     })
     return table, not_estimated
-
-
-def sort_by_commune(table: pa.Table) -> pa.Table:
-    """Rows grouped by commune (stable), so the BRIN index on ``commune_code`` finds a commune's rows."""
-    if table.num_rows == 0:
-        return table
-    codes = pa.compute.dictionary_encode(table.column("commune_code")).combine_chunks()
-    rank = np.argsort(np.argsort(np.asarray(codes.dictionary.to_pylist(), dtype=object)))
-    order = np.argsort(rank[codes.indices.to_numpy(zero_copy_only=False)], kind="stable")
-    return table.take(pa.array(order))
 
 
 def copy_estimates(conn: Connection, table: pa.Table, run_id: int, batch_rows: int = 262_144) -> None:
@@ -342,7 +357,6 @@ def create_run(
              "params": "{}"}).scalar_one()
         t3 = time.perf_counter()
         table, not_estimated = estimate_table(calc, run_id, province)
-        table = sort_by_commune(table)
         t["arrow_s"] = time.perf_counter() - t3
         t4 = time.perf_counter()
         copy_estimates(conn, table, run_id)
