@@ -123,7 +123,9 @@ def ensure_state(app: FastAPI) -> None:
     # any count or filter the planner thinks is expensive, more than the query itself.
     # The pool holds as many connections as requests usually run at once: an overflow connection
     # is closed on return, and a new session pays ~70 ms loading PostGIS on its first query (p99).
-    app.state.engine = make_engine(s, pool_size=24, max_overflow=16, pool_recycle=1800,
+    # No pre-ping: it is one more round trip per request; a dropped connection is detected on use
+    # and the pool invalidated, and pool_recycle retires old ones.
+    app.state.engine = make_engine(s, pool_size=24, max_overflow=16, pool_recycle=1800, pool_pre_ping=False,
                                    connect_args={"options": "-c jit=off"})
     app.state.counts = queries.CountCache()
     app.state.tiles = tiles.TileCache(max_bytes=tile_cache_bytes())

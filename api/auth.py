@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine, text
 
 from cropmrv.api.errors import BadRequest, Forbidden, NotFound, Unauthorized, bilingual
@@ -135,13 +136,19 @@ def _key_from(request: Request) -> str | None:
     return None
 
 
-def principal(request: Request) -> Principal:
-    """The caller; anonymous when no key is sent. A key that is sent but wrong is a 401."""
+def _lookup_key(request: Request, key: str) -> Principal | None:
+    with request.app.state.engine.connect() as c:
+        return lookup(c, key)
+
+
+async def principal(request: Request) -> Principal:
+    """The caller; anonymous when no key is sent. A key that is sent but wrong is a 401.
+
+    Async so that an anonymous read costs no thread hop; only a key lookup goes to a thread."""
     key = _key_from(request)
     if not key:
         return ANONYMOUS
-    with request.app.state.engine.connect() as c:
-        p = lookup(c, key)
+    p = await run_in_threadpool(_lookup_key, request, key)
     if p is None:
         raise Unauthorized(bilingual("Khóa API không hợp lệ hoặc đã thu hồi", "invalid or revoked API key"))
     return p
@@ -150,7 +157,7 @@ def principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(principal)]
 
 
-def reader(request: Request, p: CurrentPrincipal) -> Principal:
+async def reader(request: Request, p: CurrentPrincipal) -> Principal:
     """Reads are public unless ``settings.public_read`` is off."""
     if p is ANONYMOUS and not request.app.state.settings.public_read:
         raise Unauthorized(bilingual("Cần khóa API để đọc dữ liệu", "an API key is required to read"))
