@@ -115,14 +115,16 @@ def add_base(m: folium.Map, conn: Connection, settings: Any, opts: MapOptions, *
     """What lies under the thematic layers: the online tiles (if configured), the province outline and
     the commune boundaries (with the name as tooltip)."""
     lang = opts.lang
-    tol = sqlgeo.tolerance_for_zoom(zoom)
+    # context layers: never finer than zoom 14 (communes) or 12 (the province outline) — finer
+    # detail of a boundary adds bytes, not information
+    tol = sqlgeo.tolerance_for_zoom(min(zoom, 14))
     params = _params(settings, bbox)
     if opts.online_basemaps:
         folium.TileLayer(OSM_TILES, name="OpenStreetMap (online)", attr=OSM_ATTRIBUTION, overlay=True,
                          show=False, max_zoom=19).add_to(m)
     outline = sqlgeo.feature_collection(
         conn, "SELECT code AS id, geom FROM admin_unit WHERE level = 'province' AND code = :province",
-        params, tolerance=tol)
+        params, tolerance=sqlgeo.tolerance_for_zoom(min(zoom, 12)))
     for f in outline["features"]:
         f["properties"]["style"] = {"color": "#222", "weight": 2.5, "fill": False}
     folium.GeoJson(outline, name=settings.province_name, control=False, interactive=False).add_to(m)
@@ -138,7 +140,7 @@ def add_base(m: folium.Map, conn: Connection, settings: Any, opts: MapOptions, *
 def add_top(m: folium.Map, conn: Connection, settings: Any, opts: MapOptions, *, zoom: float = 9,
             bbox: tuple[float, float, float, float] | None = None, labels_show: bool = True) -> None:
     """What lies over the thematic layers: main roads (OSM, with attribution) and commune names."""
-    roads = roads_geojson(settings.province_data_dir, sqlgeo.tolerance_for_zoom(zoom), bbox)
+    roads = roads_geojson(settings.province_data_dir, sqlgeo.tolerance_for_zoom(min(zoom, 14)), bbox)
     if roads is not None:
         folium.GeoJson(roads, name=t("roads", opts.lang), interactive=False, smooth_factor=1.5).add_to(m)
         _attribution(m, OSM_ATTRIBUTION)

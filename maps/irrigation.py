@@ -56,7 +56,8 @@ def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
         or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :province", params)
     zoom = sqlgeo.fit_zoom(b)
     m = page.start_map(opts, b, zoom=zoom)
-    basemap.add_base(m, conn, settings, opts, zoom=zoom)
+    bbox = (b[0][1] - 0.05, b[0][0] - 0.05, b[1][1] + 0.05, b[1][0] + 0.05)
+    basemap.add_base(m, conn, settings, opts, zoom=zoom, bbox=bbox)
     tol = sqlgeo.tolerance_for_zoom(zoom + 1)
 
     service = sqlgeo.feature_collection(conn, SERVICE_SQL, params, tolerance=tol)
@@ -85,7 +86,7 @@ def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
         ).add_to(m)
 
     fc_assets = add_assets(m, conn, ASSETS_SQL, params, opts, tol)
-    basemap.add_top(m, conn, settings, opts, zoom=zoom, labels_show=commune is not None)
+    basemap.add_top(m, conn, settings, opts, zoom=zoom, bbox=bbox, labels_show=commune is not None)
     kinds = sorted({f["properties"]["kind"] for f in fc_assets["features"]})
     items = [(styles.ASSET_COLORS[k], ASSET_KINDS[lang][k]) for k in kinds]
     items += [(styles.SERVICE_AREA, t("service_areas", lang))]
