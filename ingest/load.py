@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pyproj
 from psycopg import sql
 from sqlalchemy import Engine, text
@@ -158,6 +159,15 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
                 tx.rollback()
                 rep.status, rep.error = "refused", str(exc)
                 raise IngestError(str(exc), rep) from exc
+            except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+                # a row our checks let through but a constraint refused (e.g. GEOS versions disagreeing
+                # on validity): say which, roll back everything
+                tx.rollback()
+                d = exc.diag
+                msg = (f"{src.path.name}: cơ sở dữ liệu từ chối dữ liệu, không dòng nào thay đổi / the database refused "
+                       f"the data, no row changed: {d.message_primary} ({d.context or d.constraint_name or ''})")
+                rep.status, rep.error = "refused", msg
+                raise IngestError(msg, rep) from exc
             except BaseException:
                 tx.rollback()
                 raise
