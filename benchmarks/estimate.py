@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
               f"compute {b['compute_s']:.2f} s ({b['records'] / b['compute_s'] / 1e6:.2f} M records/s) · digest "
               f"{b['digest_s']:.2f} s · uncertainty {b.get('uncertainty_s', 0):.2f} s · arrow {b['arrow_s']:.2f} s · "
               f"write {b['write_s']:.2f} s ({b['rows']:,} rows) · total {b['total_s']:.2f} s", flush=True)
+        print(f"  this process's CPU: read {b['read_cpu_s']:.2f} s · prepare {b['pivot_cpu_s']:.2f} s · compute "
+              f"{b['compute_cpu_s']:.2f} s ({b['records'] / b['compute_cpu_s'] / 1e6:.2f} M records per CPU-second) · "
+              f"arrow {b['arrow_cpu_s']:.2f} s · load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+              flush=True)
     print("\n| records | estimate rows | read s | prepare s | validate s | compute s | compute M rec/s | digest s "
           "| uncertainty s | write s | total s |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

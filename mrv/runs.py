@@ -49,6 +49,7 @@ ESTIMATE_COLUMNS = ["run_id", "province_code", "record_id", "crop_zone_id", "com
 DEFAULT_DRAWS = 1000
 DEFAULT_SEED = 20260422
 MC_CELL_BUDGET = 50_000_000  # profiles × draws per run (about 10-20 s here)
+PARALLEL_MIN_ROWS = 500_000  # estimate rows from which the partition is written by parallel COPY
 Progress = Callable[[str], None]
 
 
@@ -167,20 +168,65 @@ def estimate_table(calc: Calculation, run_id: int, province_code: str) -> tuple[
     return table, not_estimated
 
 
-def copy_estimates(conn: Connection, table: pa.Table, run_id: int, batch_rows: int = 262_144) -> None:
-    """Write a run's rows as its own partition of ``estimate``: binary COPY FREEZE into a fresh table
-    (pgpq encodes Arrow, psycopg streams), then attach it. Must run inside the run's transaction."""
+def _copy_rows(cp_conn: Any, part: str, table: pa.Table, freeze: bool, batch_rows: int) -> None:
+    encoder = ArrowToPostgresBinaryEncoder(table.schema)
+    cols = ", ".join(table.column_names)
+    opts = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
+    with cp_conn.cursor() as cur, cur.copy(f"COPY {part} ({cols}) FROM STDIN ({opts})") as cp:
+        cp.write(encoder.write_header())
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            cp.write(encoder.write_batch(batch))
+        cp.write(encoder.finish())
+
+
+def copy_estimates(conn: Connection, table: pa.Table, run_id: int, streams: int = 1, url: str | None = None,
+                   batch_rows: int = 262_144, parallel_min_rows: int = 500_000) -> None:
+    """Write a run's rows as its own partition of ``estimate`` (pgpq encodes Arrow, psycopg streams), then
+    attach it inside the run's transaction ``conn``.
+
+    One stream: the partition is created in the run's transaction and filled by ``COPY … FREEZE``.
+    Several streams (large runs, ``url`` given): the empty partition is created and committed on its own,
+    filled by ``streams`` parallel COPYs on separate connections (PostgreSQL parses each on its own core),
+    and dropped again if anything fails before the run commits; until ATTACH it is invisible to every
+    query on ``estimate``."""
     part = f"estimate_r{int(run_id)}"
     raw = raw_connection(conn)
-    raw.execute(f"CREATE TABLE {part} (LIKE estimate INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    if table.num_rows:
-        encoder = ArrowToPostgresBinaryEncoder(table.schema)
-        cols = ", ".join(table.column_names)
-        with raw.cursor() as cur, cur.copy(f"COPY {part} ({cols}) FROM STDIN (FORMAT binary, FREEZE)") as cp:
-            cp.write(encoder.write_header())
-            for batch in table.to_batches(max_chunksize=batch_rows):
-                cp.write(encoder.write_batch(batch))
-            cp.write(encoder.finish())
+    ddl = f"CREATE TABLE {part} (LIKE estimate INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    parallel = streams > 1 and url is not None and table.num_rows >= parallel_min_rows
+    if not parallel:
+        raw.execute(ddl)
+        if table.num_rows:
+            _copy_rows(raw, part, table, True, batch_rows)
+    else:
+        import threading
+
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(ddl)
+        try:
+            step = -(-table.num_rows // streams)
+            errors: list[BaseException] = []
+
+            def work(piece: pa.Table) -> None:
+                try:
+                    with psycopg.connect(url) as c:
+                        _copy_rows(c, part, piece, False, batch_rows)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=work, args=(table.slice(i, step),))
+                       for i in range(0, table.num_rows, step)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            if errors:
+                raise errors[0]
+        except BaseException:
+            with psycopg.connect(url, autocommit=True) as c:
+                c.execute(f"DROP TABLE IF EXISTS {part}")
+            raise
     # the CHECK lets ATTACH skip its own scan; the foreign key is validated once, in bulk, by ATTACH
     raw.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_run CHECK (run_id = {int(run_id)})")
     raw.execute(f"ALTER TABLE estimate ATTACH PARTITION {part} FOR VALUES IN ({int(run_id)})")
@@ -265,7 +311,9 @@ def _calculate(records: pd.DataFrame, fs: FactorSet, gwp: str, on_error: str, t:
     t1 = time.perf_counter()
     g = load_gwp(gwp)
     usage = fs.usage()
+    c1 = time.process_time()
     res = compute(ok, fs, g, usage)
+    t["compute_cpu_s"] = time.process_time() - c1
     t2 = time.perf_counter()
     digest = records_digest(v.records)
     t3 = time.perf_counter()
@@ -278,6 +326,15 @@ def _find(conn: Connection, run_digest: str) -> Any:
     return conn.execute(text(
         "SELECT id, inputs_digest, record_count, unverified_factors, warnings FROM estimate_run "
         "WHERE run_digest = :d AND finished_at IS NOT NULL ORDER BY id LIMIT 1"), {"d": run_digest}).first()
+
+
+def _drop_orphan(engine: Engine, run_id: int) -> None:
+    """A partition filled on its own connections outlives a failed run's transaction: drop it."""
+    with engine.begin() as c:
+        attached = c.execute(text("SELECT 1 FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid "
+                                  "WHERE p.relname = :n"), {"n": f"estimate_r{int(run_id)}"}).first()
+        if attached is None:
+            c.execute(text(f"DROP TABLE IF EXISTS estimate_r{int(run_id)}"))
 
 
 def create_run(
@@ -293,6 +350,7 @@ def create_run(
     seed: int = DEFAULT_SEED,
     on_error: str = "raise",
     fast_read: bool = True,
+    write_streams: int = 2,
 ) -> RunResult:
     """Estimate ``year`` for the configured province and store the run (or return the identical one).
 
@@ -316,6 +374,8 @@ def create_run(
         conn.rollback()
     t["read_s"] = inputs.timings.get("read_s", 0.0)
     t["prepare_s"] = inputs.timings.get("pivot_s", 0.0)
+    t["read_cpu_s"] = inputs.timings.get("read_cpu_s", 0.0)
+    t["pivot_cpu_s"] = inputs.timings.get("pivot_cpu_s", 0.0)
     say(f"{len(inputs.records):,} records read")
     calc = _calculate(inputs.records, fs, gwp_code, on_error, t)
     warnings = list(inputs.warnings)
@@ -335,50 +395,58 @@ def create_run(
                          "message_vi": "lượt tính dùng hệ số chưa được kiểm chứng",
                          "message_en": "this run uses unverified factors"})
     digest = make_run_digest(calc.inputs_digest, fs, gwp_code, scenario, province, year)
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:d))"), {"d": digest})
-        old = _find(conn, digest)
-        if old is not None:
-            say(f"identical run {old.id} exists (same digest): reused")
-            return RunResult(old.id, digest, old.inputs_digest, True, old.record_count, 0,
-                             list(old.unverified_factors), list(old.warnings), t)
-        t2 = time.perf_counter()
-        u_rows, u_meta = uncertainty_rows(calc, draws, seed)
-        t["uncertainty_s"] = time.perf_counter() - t2
-        lock_factor_set(conn, fs.code, fs.version)
-        params = {"scenario": scenario, "factor_set": fs.ref, "gwp": {"code": calc.gwp.code,
-                  "values": dict(calc.gwp.values)}, "factor_keys_used": calc.factor_keys_used,
-                  "regional_proxy_factors_used": calc.proxy_keys_used, "counts": inputs.counts,
-                  "uncertainty": u_meta, "rounding": "integer grams, round half to even once per row"}
-        run_id = conn.execute(text(
-            "INSERT INTO estimate_run (province_code, year, scenario, factor_set_code, factor_set_version, gwp_set, "
-            "code_version, inputs_digest, run_digest, record_count, unverified_factors, warnings, params) "
-            "VALUES (:p, :y, :s, :fc, :fv, :g, :cv, :idg, :rdg, :n, :unv, CAST(:w AS jsonb), CAST(:params AS jsonb)) "
-            "RETURNING id"),
-            {"p": province, "y": int(year), "s": scenario, "fc": fs.code, "fv": fs.version, "g": calc.gwp.code,
-             "cv": code_version(), "idg": calc.inputs_digest, "rdg": digest, "n": int(v.ok.sum()),
-             "unv": calc.unverified_keys_used, "w": json.dumps(warnings, ensure_ascii=False, default=str),
-             "params": "{}"}).scalar_one()
-        t3 = time.perf_counter()
-        table, not_estimated = estimate_table(calc, run_id, province)
-        t["arrow_s"] = time.perf_counter() - t3
-        t4 = time.perf_counter()
-        copy_estimates(conn, table, run_id)
-        t["write_s"] = time.perf_counter() - t4
-        say(f"{table.num_rows:,} estimate rows written")
-        if u_rows:
-            conn.execute(text("INSERT INTO estimate_uncertainty (run_id, scope, gas, approach, mean_kg, low95_kg, "
-                              "high95_kg) VALUES (:r, :scope, 'CO2e', :approach, :mean_kg, :low95_kg, :high95_kg)"),
-                         [{"r": run_id, **r} for r in u_rows])
-        if not_estimated:
-            warnings.append({"code": "not_estimated", "categories": not_estimated,
-                             "message_vi": "hạng mục không ước tính được (NE) do thiếu số liệu hoạt động",
-                             "message_en": "categories not estimated (NE): activity data not reported"})
-        params["not_estimated"] = not_estimated
-        conn.execute(text("UPDATE estimate_run SET warnings = CAST(:w AS jsonb), params = CAST(:params AS jsonb), "
-                          "finished_at = clock_timestamp() WHERE id = :r"),
-                     {"r": run_id, "w": json.dumps(warnings, ensure_ascii=False, default=str),
-                      "params": json.dumps(params, ensure_ascii=False, default=str)})
+    written: list[int] = []  # a partition filled on its own connections must not outlive a failed run
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:d))"), {"d": digest})
+            old = _find(conn, digest)
+            if old is not None:
+                say(f"identical run {old.id} exists (same digest): reused")
+                return RunResult(old.id, digest, old.inputs_digest, True, old.record_count, 0,
+                                 list(old.unverified_factors), list(old.warnings), t)
+            t2 = time.perf_counter()
+            u_rows, u_meta = uncertainty_rows(calc, draws, seed)
+            t["uncertainty_s"] = time.perf_counter() - t2
+            lock_factor_set(conn, fs.code, fs.version)
+            params = {"scenario": scenario, "factor_set": fs.ref, "gwp": {"code": calc.gwp.code,
+                      "values": dict(calc.gwp.values)}, "factor_keys_used": calc.factor_keys_used,
+                      "regional_proxy_factors_used": calc.proxy_keys_used, "counts": inputs.counts,
+                      "uncertainty": u_meta, "rounding": "integer grams, round half to even once per row"}
+            run_id = conn.execute(text(
+                "INSERT INTO estimate_run (province_code, year, scenario, factor_set_code, factor_set_version, gwp_set, "
+                "code_version, inputs_digest, run_digest, record_count, unverified_factors, warnings, params) "
+                "VALUES (:p, :y, :s, :fc, :fv, :g, :cv, :idg, :rdg, :n, :unv, CAST(:w AS jsonb), CAST(:params AS jsonb)) "
+                "RETURNING id"),
+                {"p": province, "y": int(year), "s": scenario, "fc": fs.code, "fv": fs.version, "g": calc.gwp.code,
+                 "cv": code_version(), "idg": calc.inputs_digest, "rdg": digest, "n": int(v.ok.sum()),
+                 "unv": calc.unverified_keys_used, "w": json.dumps(warnings, ensure_ascii=False, default=str),
+                 "params": "{}"}).scalar_one()
+            written.append(int(run_id))
+            t3, c3 = time.perf_counter(), time.process_time()
+            table, not_estimated = estimate_table(calc, run_id, province)
+            t["arrow_s"], t["arrow_cpu_s"] = time.perf_counter() - t3, time.process_time() - c3
+            t4 = time.perf_counter()
+            copy_estimates(conn, table, run_id, write_streams, libpq_url(engine.url.render_as_string(hide_password=False)),
+                           parallel_min_rows=PARALLEL_MIN_ROWS)
+            t["write_s"] = time.perf_counter() - t4
+            say(f"{table.num_rows:,} estimate rows written")
+            if u_rows:
+                conn.execute(text("INSERT INTO estimate_uncertainty (run_id, scope, gas, approach, mean_kg, low95_kg, "
+                                  "high95_kg) VALUES (:r, :scope, 'CO2e', :approach, :mean_kg, :low95_kg, :high95_kg)"),
+                             [{"r": run_id, **r} for r in u_rows])
+            if not_estimated:
+                warnings.append({"code": "not_estimated", "categories": not_estimated,
+                                 "message_vi": "hạng mục không ước tính được (NE) do thiếu số liệu hoạt động",
+                                 "message_en": "categories not estimated (NE): activity data not reported"})
+            params["not_estimated"] = not_estimated
+            conn.execute(text("UPDATE estimate_run SET warnings = CAST(:w AS jsonb), params = CAST(:params AS jsonb), "
+                              "finished_at = clock_timestamp() WHERE id = :r"),
+                         {"r": run_id, "w": json.dumps(warnings, ensure_ascii=False, default=str),
+                          "params": json.dumps(params, ensure_ascii=False, default=str)})
+    except BaseException:
+        if written:
+            _drop_orphan(engine, written[0])
+        raise
     t["total_s"] = time.perf_counter() - t0
     return RunResult(int(run_id), digest, calc.inputs_digest, False, int(v.ok.sum()), table.num_rows,
                      calc.unverified_keys_used, warnings, t)

@@ -207,3 +207,36 @@ def test_bad_unit_and_bad_record_are_refused_with_reasons(fresh_db, fresh_engine
         c.execute(text("UPDATE activity SET amount = 100, unit = 'weeks'"))
     with pytest.raises(ValueError, match="weeks"):
         create_run(fresh_engine, fresh_db, 2025, draws=0)
+
+
+def test_parallel_write_gives_the_same_rows_and_leaves_no_orphan(fresh_db, fresh_engine, monkeypatch):
+    from cropmrv.mrv import runs
+
+    seed_basic(fresh_engine)
+    monkeypatch.setattr(runs, "PARALLEL_MIN_ROWS", 0)
+    a = create_run(fresh_engine, fresh_db, 2025, draws=0, write_streams=2)
+    with fresh_engine.connect() as c:
+        fa = run_frame(c, a.run_id)
+    with fresh_engine.begin() as c:
+        c.execute(text("DELETE FROM estimate_run WHERE id = :r"), {"r": a.run_id})
+    b = create_run(fresh_engine, fresh_db, 2025, draws=0, write_streams=1)
+    with fresh_engine.connect() as c:
+        fb = run_frame(c, b.run_id)
+    assert b.run_digest == a.run_digest and fa.equals(fb) and len(fa) > 0
+
+    # a failure after the rows were copied on their own connections rolls back the run and drops them
+    with fresh_engine.begin() as c:
+        c.execute(text("DELETE FROM estimate_run"))
+
+    def broken(calc, draws, seed):
+        return [{"scope": None, "approach": 1, "mean_kg": 0.0, "low95_kg": 0.0, "high95_kg": 0.0}], {}
+
+    monkeypatch.setattr(runs, "uncertainty_rows", broken)
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        create_run(fresh_engine, fresh_db, 2025, draws=0, write_streams=2)
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM estimate_run")).scalar_one() == 0
+        orphans = c.execute(text(
+            "SELECT relname FROM pg_class WHERE relname ~ '^estimate_r[0-9]+$' AND relkind = 'r' AND NOT relispartition"
+        )).scalars().all()
+    assert orphans == []
