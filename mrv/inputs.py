@@ -20,7 +20,6 @@ digest depends only on the data, never on the order the database returned it in.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,11 +28,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from psycopg import sql
 from sqlalchemy import Connection, text
 
-from cropmrv.db.engine import raw_connection
+from cropmrv.mrv.arrow_io import copy_query, read_table
 from cropmrv.mrv.items import (
     ADDITIVE_ITEMS,
     CROP_FROM_ZONE,
@@ -42,11 +40,11 @@ from cropmrv.mrv.items import (
     WATER_REGIME_FROM_IRRIGATION,
     unit_rule,
 )
-from cropmrv.mrv.packages import PER_HA_FIELDS, PRACTICE_FIELDS, apply_package, load_packages
+from cropmrv.mrv.packages import PER_HA_FIELDS, apply_package, load_packages
+from cropmrv.mrv.pilot_inputs import apply_pilots, pilot_sites
 from cropmrv.mrv.records import CROPS, FIELDS, WATER_REGIMES
 
 SCENARIOS = ("baseline", "project")
-_TEXT_PRACTICE = ("water_regime", "pre_season_regime", "straw_timing", "climate")
 
 
 class InputError(ValueError):
@@ -61,44 +59,6 @@ class Inputs:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _copy_csv(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType]) -> pa.Table:
-    """``COPY (query) TO STDOUT`` as CSV inside ``conn``'s transaction, parsed by pyarrow."""
-    raw = raw_connection(conn)
-    buf = io.BytesIO()
-    with raw.cursor() as cur, cur.copy(sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(query)) as cp:
-        for chunk in cp:
-            buf.write(chunk)
-    buf.seek(0)
-    if buf.getbuffer().nbytes == 0:
-        return pa.table({c: pa.array([], type=t) for c, t in column_types.items()})
-    return pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
-        column_types=column_types, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=False))
-
-
-def read_table(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType],
-               arrow_url: str | None = None) -> pa.Table:
-    """A query's result as an Arrow table.
-
-    With ``arrow_url`` (a libpq URL) the ADBC PostgreSQL driver reads it by binary COPY straight into
-    Arrow in C++ — several times faster than psycopg's COPY, which hands Python one row at a time —
-    but on its own connection, so it sees committed data only (what a run reads anyway). Without it,
-    ``COPY … TO STDOUT`` runs inside ``conn``'s transaction and pyarrow parses the CSV."""
-    if arrow_url is None:
-        return _copy_csv(conn, query, column_types)
-    import adbc_driver_postgresql.dbapi as adbc
-
-    text_sql = query.as_string(raw_connection(conn))
-    with adbc.connect(arrow_url) as ac, ac.cursor() as cur:
-        cur.execute(text_sql)
-        table = cur.fetch_arrow_table()
-    return pa.table({c: table.column(c).cast(t) for c, t in column_types.items()})
-
-
-def copy_query(conn: Connection, query: sql.Composable, column_types: dict[str, pa.DataType]) -> pd.DataFrame:
-    """``COPY (query) TO STDOUT`` into a DataFrame (inside ``conn``'s transaction)."""
-    return _copy_csv(conn, query, column_types).to_pandas()
 
 
 _ZONE_TYPES = {"id": pa.int64(), "zone_code": pa.string(), "commune_code": pa.string(), "crop": pa.string(),
@@ -395,72 +355,6 @@ def _lineage(conn: Connection, df: pd.DataFrame, warnings: list[dict[str, Any]])
     return out.drop(columns=["old_commune_code"])
 
 
-# ------------------------------------------------------------------------------------------ pilots
-def _pilots(conn: Connection, province_code: str, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Pilot sites, and the crop zones of the year lying mostly (> 50 % of their area) inside one."""
-    sites = pd.DataFrame(conn.execute(text(
-        "SELECT id, site_code, crop, commune_code, baseline_package, project_package, start_year, "
-        "coalesce(area_ha, ST_Area(geom::geography) / 1e4) AS area_ha FROM pilot_site WHERE province_code = :p "
-        "ORDER BY site_code"), {"p": province_code}).mappings().all(),
-        columns=["id", "site_code", "crop", "commune_code", "baseline_package", "project_package", "start_year",
-                 "area_ha"])
-    if not len(sites):
-        return sites, pd.DataFrame(columns=["crop_zone_id", "site_code"])
-    inside = pd.DataFrame(conn.execute(text(
-        "SELECT DISTINCT ON (z.id) z.id AS crop_zone_id, s.site_code FROM crop_zone z JOIN pilot_site s "
-        "ON s.province_code = z.province_code AND ST_Intersects(z.geom, s.geom) "
-        "WHERE z.province_code = :p AND (z.year = :y OR (z.year IS NULL AND coalesce(z.planted_year, 0) <= :y)) "
-        "AND ST_Area(ST_Intersection(z.geom, s.geom)) > 0.5 * ST_Area(z.geom) ORDER BY z.id, s.site_code"),
-        {"p": province_code, "y": year}).mappings().all(), columns=["crop_zone_id", "site_code"])
-    return sites, inside
-
-
-def _apply_pilots(df: pd.DataFrame, sites: pd.DataFrame, inside: pd.DataFrame, scenario: str, year: int,
-                  warnings: list[dict[str, Any]]) -> pd.DataFrame:
-    packages = load_packages()
-    col = "project_package" if scenario == "project" else "baseline_package"
-    site_pkg = dict(zip(sites["site_code"], sites[col], strict=True))
-    site_crop = dict(zip(sites["site_code"], sites["crop"], strict=True))
-    zone_site = dict(zip(inside["crop_zone_id"], inside["site_code"], strict=True))
-    if zone_site and "crop_zone_id" in df:
-        czi = df["crop_zone_id"].to_numpy()
-        site_of = pd.Series(czi).map(zone_site).to_numpy(dtype=object)
-        site_of[pd.isna(site_of)] = None
-        pkg_of = np.array([site_pkg.get(s) if s else None for s in site_of], dtype=object)
-        crop = df["crop"].to_numpy(dtype=object)
-        ok = np.array([p is not None and p in packages and packages[p].crop == c for p, c in zip(pkg_of, crop, strict=True)])
-        idx = np.flatnonzero(ok)
-        if len(idx):
-            if scenario == "project":
-                # the project practice replaces what the zone did: clear the package's fields first
-                for code in sorted(set(pkg_of[idx])):
-                    m = idx[pkg_of[idx] == code]
-                    for f in (*packages[code].per_ha, *packages[code].practice):
-                        df.loc[m, f] = None if f in _TEXT_PRACTICE else np.nan
-                df.loc[idx, "practice_code"] = pkg_of[idx]
-            else:
-                no_code = idx[pd.isna(df["practice_code"].to_numpy(dtype=object)[idx])]
-                df.loc[no_code, "practice_code"] = pkg_of[no_code]
-            df.loc[idx, "pilot_site"] = site_of[idx]
-    # a pilot site with no crop zone inside is estimated from the site itself (package × site area)
-    covered = set(zone_site.values())
-    extra = []
-    for s in sites.itertuples(index=False):
-        pkg = site_pkg.get(s.site_code)
-        if s.site_code in covered or pkg is None or (s.start_year and s.start_year > year):
-            continue
-        if pkg not in packages or packages[pkg].crop != site_crop[s.site_code]:
-            warnings.append(_issue("pilot_package_mismatch", f"điểm trình diễn {s.site_code}: gói {pkg} không dùng được",
-                                   f"pilot site {s.site_code}: package {pkg} is unknown or for another crop",
-                                   site=s.site_code))
-            continue
-        extra.append({"id": f"p{s.site_code}", "commune_code": s.commune_code, "crop": packages[pkg].crop,
-                      "area_ha": float(s.area_ha), "practice_code": pkg, "pilot_site": s.site_code})
-    if extra:
-        df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
-    return df
-
-
 # ------------------------------------------------------------------------------------------ main
 def _with_packages(df: pd.DataFrame) -> pd.DataFrame:
     """``apply_package`` on the records that name a package only (it is row-wise), merged back in place."""
@@ -504,9 +398,9 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
     if len(crec):
         crec = crec.sort_values("id", kind="stable")
     df = pd.concat([zrec, crec], ignore_index=True) if len(crec) else zrec
-    sites, inside = _pilots(conn, province_code, year)
+    sites, inside = pilot_sites(conn, province_code, year)
     if len(sites):
-        df = _apply_pilots(df, sites, inside, scenario, year, warnings)
+        df = apply_pilots(df, sites, inside, scenario, year, warnings)
     df["year"] = float(year)
     for f in FIELDS:
         if f not in df:
@@ -533,4 +427,4 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
                   {"zones": zones.num_rows, "activity_rows": zact.num_rows + cact.num_rows, "records": len(filled)})
 
 
-__all__ = ["Inputs", "InputError", "read_inputs", "read_zones", "read_activity", "copy_query", "PRACTICE_FIELDS"]
+__all__ = ["Inputs", "InputError", "SCENARIOS", "read_inputs", "read_zones", "read_activity", "read_table", "copy_query"]

@@ -72,7 +72,7 @@ def test_monte_carlo_on_collapsed_profiles_equals_the_full_run():
     import pandas as pd
 
     from cropmrv.mrv.packages import apply_package
-    from cropmrv.mrv.runs import collapse_profiles
+    from cropmrv.mrv.run_uncertainty import collapse_profiles
     from cropmrv.mrv.uncertainty import monte_carlo
 
     rng = np.random.default_rng(7)
