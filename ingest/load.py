@@ -202,6 +202,7 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
                           commune=commune, year=None, source=src.path, sha256=src.sha256, rep=rep, loaded_by=loaded_by)
     done = 0
     progress("read", 0, src.feature_count)
+    fast_fk = not dry_run and staging.skip_row_fk_checks(pg, LAYER_TABLES[layer], settings.province_code)
     with staging.copy_into(pg, layer, rep.attributes_kept, settings.province_code, rep.dataset_id,
                            enabled=not dry_run) as write:
         for chunk in _chain(first, chunks):
@@ -212,6 +213,8 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
             done += len(chunk.fids)
             progress("read", done, src.feature_count)
         progress("swap", 0, 1)
+    if fast_fk:
+        staging.restore_fk_checks(pg, LAYER_TABLES[layer], rep.dataset_id)
     rep.seconds["stage"] = round(time.perf_counter() - t0, 3)
     rep.sort()
     _check_counts(src, rep, max_rejects)

@@ -25,6 +25,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from cropmrv.db.manage import LAYER_TABLES
 from cropmrv.ingest.profiles import LAYER_COLUMNS, NUMERIC
+from cropmrv.ingest.report import IngestError
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 
@@ -175,3 +176,46 @@ def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: st
             return n
 
         yield write
+
+
+#: Foreign keys a layer table may have for :func:`skip_row_fk_checks` to apply.
+_FAST_FK_COLUMNS = {"dataset_id", "commune_code"}
+
+
+def skip_row_fk_checks(pg: psycopg.Connection, table: str, province: str) -> bool:
+    """Replace PostgreSQL's per-row foreign-key checks by one set-based check, when that is safe.
+
+    Why: on a cadastre the two per-row FK checks (``dataset_id`` → dataset, ``commune_code`` →
+    admin_unit) cost more than everything else the server does (measured on 200k parcels: COPY into
+    ``parcel`` 7.5 s with them, 4.0 s without). The rows' references are already known good — the
+    dataset row is this transaction's own, and every commune code was checked against the
+    province's communes — so the per-row trigger is replaced, as pg_restore --disable-triggers does,
+    by (1) locking the referenced communes FOR KEY SHARE, exactly the lock the trigger would take,
+    so they cannot vanish before COMMIT, and (2) :func:`restore_fk_checks` verifying every row
+    set-based after the COPY. Applies only when the role may set ``session_replication_role``
+    (superuser, as in the embedded cluster), the table has no user triggers (audit triggers would
+    be skipped too), and its only foreign keys are those two; otherwise the normal path runs.
+    """
+    row = pg.execute(
+        "SELECT r.rolsuper, "
+        "(SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal), "
+        "(SELECT array_agg(a.attname::text) FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+        " AND a.attnum = ANY (c.conkey) WHERE c.conrelid = %s::regclass AND c.contype = 'f') "
+        "FROM pg_roles r WHERE r.rolname = current_user", (table, table)).fetchone()
+    if not row or not row[0] or row[1] or not set(row[2] or []) <= _FAST_FK_COLUMNS:
+        return False
+    pg.execute("SELECT 1 FROM admin_unit WHERE province_code = %s FOR KEY SHARE", (province,))
+    pg.execute("SET LOCAL session_replication_role = replica")
+    return True
+
+
+def restore_fk_checks(pg: psycopg.Connection, table: str, dataset_id: int) -> None:
+    """Turn the per-row checks back on and verify, set-based, what they would have checked."""
+    pg.execute("SET LOCAL session_replication_role = origin")
+    t = sql.Identifier(table)
+    bad = pg.execute(sql.SQL(
+        "SELECT count(*) FROM {} x WHERE x.dataset_id = %s AND x.commune_code IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM admin_unit a WHERE a.code = x.commune_code)").format(t), (dataset_id,)).fetchone()[0]
+    if bad:
+        raise IngestError(f"{bad} dòng của {table} trỏ tới xã không có trong admin_unit / {bad} rows of {table} "
+                          "reference a commune missing from admin_unit: no row changed")

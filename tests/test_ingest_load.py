@@ -284,3 +284,20 @@ def test_failure_inside_the_swap_leaves_the_previous_state(fresh_db, fresh_engin
     with fresh_engine.connect() as c:
         assert c.execute(text("SELECT id, parcel_no, dataset_id FROM parcel ORDER BY id")).all() == before_rows
         assert c.execute(text("SELECT count(*) FROM dataset WHERE status='active'")).scalar() == 2  # admin + parcels
+
+
+def test_set_based_fk_check_replaces_the_per_row_one_safely(conn):
+    """The fast path skips per-row FK triggers only as superuser, and verifies every row afterwards."""
+    from cropmrv.db.engine import raw_connection
+    from cropmrv.ingest import staging
+
+    pg = raw_connection(conn)
+    did = pg.execute("INSERT INTO dataset (layer, province_code, source_name, sha256) "
+                     "VALUES ('parcels', '66', 't', repeat('a', 64)) RETURNING id").fetchone()[0]
+    assert staging.skip_row_fk_checks(pg, "parcel", "66")  # the test cluster's role is a superuser
+    pg.execute("INSERT INTO parcel (province_code, dataset_id, commune_code, geom) VALUES "
+               "('66', %s, '00000', ST_Multi(ST_MakeEnvelope(108, 12, 108.001, 12.001, 4326)))", (did,))
+    with pytest.raises(IngestError, match="missing from admin_unit"):
+        staging.restore_fk_checks(pg, "parcel", did)
+    # pilot_site has other foreign keys (practice packages): never on the fast path
+    assert not staging.skip_row_fk_checks(pg, "pilot_site", "66")
