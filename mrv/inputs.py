@@ -388,9 +388,18 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
         raise InputError(f"Kịch bản không hợp lệ '{scenario}' / unknown scenario '{scenario}' (baseline|project)")
     t0, c0 = time.perf_counter(), time.process_time()
     warnings: list[dict[str, Any]] = []
-    zones = read_zones(conn, year, province_code, arrow_url)
-    zact = read_activity(conn, year, province_code, arrow_url, zones=True)
-    cact = read_activity(conn, year, province_code, arrow_url, zones=False)
+    if arrow_url is None:
+        zones = read_zones(conn, year, province_code)
+        zact = read_activity(conn, year, province_code, zones=True)
+        cact = read_activity(conn, year, province_code, zones=False)
+    else:  # separate connections: the server scans the tables on both cores while ADBC decodes
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(3) as ex:
+            fz = ex.submit(read_zones, conn, year, province_code, arrow_url)
+            fa = ex.submit(read_activity, conn, year, province_code, arrow_url, True)
+            fc = ex.submit(read_activity, conn, year, province_code, arrow_url, False)
+            zones, zact, cact = fz.result(), fa.result(), fc.result()
     t1, c1 = time.perf_counter(), time.process_time()
     zrec = _zone_records(zones, zact, warnings)
     crec = _commune_records(cact, warnings)

@@ -97,7 +97,9 @@ def ensure_factor_set(conn: Connection, fs: FactorSet) -> str:
 def sync_factor_sets(conn: Connection) -> list[dict[str, Any]]:
     """Load every GWP set and every factor set of ``mrv/factors/`` into the database (idempotent).
 
-    Returns one ``{kind, code, version, digest, status}`` per set, status ``inserted`` or ``present``."""
+    Returns one ``{kind, code, version, digest, status}`` per set, status ``inserted`` or ``present``.
+    Concurrent callers (two first runs through the API) queue on a transaction-level advisory lock."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('cropmrv.reference_data'))"))
     out: list[dict[str, Any]] = []
     for code in gwp_codes():
         g = load_gwp(code)
