@@ -230,8 +230,12 @@ def main(argv: list[str] | None = None) -> int:
               f"write ×{b1['write_s'] / b0['write_s']:.1f}")
     big = [b for n, b in rows if n >= 1_000_000]
     if big:
-        ok = big[0]["total_s"] <= 30 and big[0]["records"] / big[0]["compute_s"] > 1e6
-        print(f"target (1M ≤ 30 s, compute > 1M rec/s): {'met' if ok else 'NOT met'}")
+        b = big[0]
+        rate = b["records"] / b["compute_s"] / 1e6
+        print(f"target whole 1M run ≤ 30 s: {'met' if b['total_s'] <= 30 else 'NOT met'} ({b['total_s']:.1f} s); "
+              f"compute > 1M records/s: {'met' if rate > 1 else 'NOT met'} ({rate:.2f} M/s wall, "
+              f"{b['records'] / b['compute_cpu_s'] / 1e6:.2f} M per CPU-second); load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} shared cores")
     return 0
 
 
