@@ -195,9 +195,10 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
             reject(bad, "bad_value", lambda i, v=vals, c=src, t=target:
                    f"{c}={v.iloc[i]!r}, expected one of {', '.join(ENUMS[t])}")
         if target == "land_use_code":
-            vals = vals.map(lambda v: v.upper() if isinstance(v, str) else v)
-            uniq = {v: unknown_land_use(v) for v in pd.unique(vals.dropna())}
-            unk = vals.map(lambda v, u=uniq: bool(u.get(v))).to_numpy(bool)
+            vals = _by_unique(vals, lambda u: u.str.upper())
+            codes, uniques = pd.factorize(vals)
+            bad_u = np.array([bool(unknown_land_use(v)) for v in uniques] + [False], dtype=bool)
+            unk = bad_u[np.where(codes >= 0, codes, len(uniques))]
             flag(unk, "unknown_land_use", lambda i, v=vals, c=src: f"{c}={v.iloc[i]!r}")
         out[target] = vals
     for col in REQUIRED.get(ctx.layer, ()):

@@ -67,7 +67,7 @@ def ingest_vector(
     source_layer: str | None = None,
     repair: bool = True,
     area_tolerance: float = 0.1,
-    batch_size: int = 50_000,
+    batch_size: int = 10_000,
     loaded_by: str | None = None,
     staging_table: bool = False,
 ) -> IngestReport:

@@ -310,7 +310,7 @@ class Chunk:
     fids: np.ndarray
 
 
-def iter_chunks(src: Source, batch_size: int = 50_000, legacy_text: bool = True) -> Iterator[Chunk]:
+def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True) -> Iterator[Chunk]:
     """Stream the features as :class:`Chunk` s through pyogrio's Arrow reader (memory bounded).
 
     Shapefile text is read as latin1 (bytes preserved) when ``legacy_text``; the caller re-decodes.
@@ -338,7 +338,7 @@ def iter_chunks(src: Source, batch_size: int = 50_000, legacy_text: bool = True)
         raise InputError(f"{src.path.name}: GDAL không đọc được tệp / GDAL cannot read the file: {exc}") from exc
 
 
-def iter_chunks_prefetch(src: Source, batch_size: int = 50_000, legacy_text: bool = True,
+def iter_chunks_prefetch(src: Source, batch_size: int = 10_000, legacy_text: bool = True,
                          depth: int = 1) -> Iterator[Chunk]:
     """:func:`iter_chunks` run in its own thread, ``depth`` chunks ahead of the consumer.
 
