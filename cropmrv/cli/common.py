@@ -13,6 +13,14 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def get_settings():
+    """The process settings, imported on first use: pydantic-settings costs ~0.1 s, which
+    `cropmrv --help` should not pay."""
+    from cropmrv.settings import get_settings as settings
+
+    return settings()
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print one clear sentence and exit non-zero (no traceback for user errors)."""
     err_console.print(f"[bold red]error:[/] {message}")

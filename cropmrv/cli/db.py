@@ -7,10 +7,10 @@ import json
 import typer
 from rich.table import Table
 
-from cropmrv.cli.common import console, user_errors
-from cropmrv.db import manage
-from cropmrv.db.engine import libpq_url
-from cropmrv.settings import get_settings
+from cropmrv.cli.common import console, get_settings, user_errors
+
+# cropmrv.db.manage pulls in Alembic and SQLAlchemy (~0.4 s): each command imports it when it runs,
+# so that `cropmrv --help` stays fast.
 
 app = typer.Typer(help="The database: start, stop, inspect (embedded cluster or CROPMRV_DATABASE_URL).",
                   no_args_is_help=True)
@@ -19,6 +19,8 @@ app = typer.Typer(help="The database: start, stop, inspect (embedded cluster or 
 @app.command()
 def up() -> None:
     """Create (first time) and start the database, enable PostGIS, migrate to head. Idempotent."""
+    from cropmrv.db import manage
+
     s = get_settings()
     with user_errors():
         r = manage.up(s)
@@ -38,6 +40,8 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the embedded cluster (an external server is left alone)."""
+    from cropmrv.db import manage
+
     s = get_settings()
     with user_errors():
         stopped = manage.down(s)
@@ -47,6 +51,8 @@ def down() -> None:
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Versions (PostgreSQL, PostGIS, GEOS, PROJ), migration revision and row counts per layer."""
+    from cropmrv.db import manage
+
     s = get_settings()
     with user_errors():
         st = manage.status(s)
@@ -65,13 +71,15 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
 @app.command()
 def url() -> None:
     """Print the connection URL (for psql, ogr2ogr or QGIS)."""
+    from cropmrv.db.engine import libpq_url
+
     console.print(libpq_url(get_settings().sqlalchemy_url()), soft_wrap=True)
 
 
 @app.command()
 def destroy(force: bool = typer.Option(False, "--force", help="Really delete the embedded data folder.")) -> None:
     """Delete the embedded cluster and all its data. Needs --force."""
-    from cropmrv.db import cluster
+    from cropmrv.db import cluster, manage
 
     s = get_settings()
     with user_errors():

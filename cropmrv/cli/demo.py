@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cropmrv.cli.common import console, fail, user_errors
-from cropmrv.settings import get_settings
+from cropmrv.cli.common import console, fail, get_settings, user_errors
 
 admin_app = typer.Typer(help="Administrative units of the configured province.", no_args_is_help=True)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cropmrv.cli.common import console, user_errors
-from cropmrv.settings import get_settings
+from cropmrv.cli.common import console, get_settings, user_errors
 
 app = typer.Typer(help="Export layers, inventories and reports.", no_args_is_help=True)
 

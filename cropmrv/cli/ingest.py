@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cropmrv.cli.common import console, err_console, fail, interactive, user_errors
-from cropmrv.settings import get_settings
+from cropmrv.cli.common import console, err_console, fail, get_settings, interactive, user_errors
 
 app = typer.Typer(help="Load files into the platform: vector layers, activity tables, rasters.",
                   no_args_is_help=True)
@@ -52,6 +51,15 @@ def _progress_bar(label: str):
     return cb, bar
 
 
+def _refused(exc, report_path: Path | None, quiet: bool) -> None:
+    """A refused load: still write its report (it says why), show the issues, exit 2."""
+    if exc.report is not None and report_path is not None:
+        exc.report.write(report_path)
+    if exc.report is not None and exc.report.issues and not quiet:
+        err_console.print(exc.report.to_text("both", max_lines=20))
+    fail(str(exc), code=2)
+
+
 def _finish(rep, report_path: Path | None, quiet: bool) -> None:
     if report_path is not None:
         rep.write(report_path)
@@ -93,11 +101,7 @@ def vector(
                                     max_rejects=max_rejects, progress=cb, source_layer=source_layer,
                                     repair=not no_repair)
             except IngestError as exc:
-                if exc.report is not None and report is not None:
-                    exc.report.write(report)
-                if exc.report is not None and exc.report.issues and not quiet:
-                    err_console.print(exc.report.to_text("both", max_lines=20))
-                fail(str(exc), code=2)
+                _refused(exc, report, quiet)
     finally:
         eng.dispose()
     _finish(rep, report, quiet)
@@ -129,11 +133,7 @@ def activity(
                 rep = ingest_activity(path, year, settings=s, engine=eng, commune=commune, sheet=sheet,
                                       vocabulary=ITEMS, dry_run=dry_run, max_rejects=max_rejects)
             except IngestError as exc:
-                if exc.report is not None and report is not None:
-                    exc.report.write(report)
-                if exc.report is not None and exc.report.issues and not quiet:
-                    err_console.print(exc.report.to_text("both", max_lines=20))
-                fail(str(exc), code=2)
+                _refused(exc, report, quiet)
     finally:
         eng.dispose()
     _finish(rep, report, quiet)

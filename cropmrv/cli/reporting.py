@@ -18,8 +18,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cropmrv.cli.common import console, fail, user_errors
-from cropmrv.settings import get_settings
+from cropmrv.cli.common import console, fail, get_settings, user_errors
 
 submission_app = typer.Typer(help="Nộp / trả lại / duyệt báo cáo xã — commune submissions.", no_args_is_help=True)
 targets_app = typer.Typer(help="Mục tiêu kế hoạch — plan targets.", no_args_is_help=True)
