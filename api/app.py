@@ -2,8 +2,8 @@
 
 ``create_app(settings)`` builds one app; the database engine is created in the lifespan (one per
 process, so uvicorn workers never share a pool across a fork) and disposed on shutdown. Routers
-are listed by module path in ``ROUTERS``: an area that adds endpoints adds one line there, and a
-module that is not written yet (reporting, maps) is simply skipped.
+are listed by module path in ``ROUTERS``: an area that adds endpoints adds one line there (imported
+when an app is built, so importing this module stays light).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from cropmrv.settings import Settings, get_settings
 
 log = logging.getLogger("cropmrv.api")
 
-# (module, attribute, prefix). Optional modules are included when importable.
+# (module, attribute, prefix).
 ROUTERS: list[tuple[str, str, str]] = [
     ("cropmrv.api.routes.health", "router", "/api/v1"),
     ("cropmrv.api.routes.calculate", "router", "/api/v1"),
@@ -31,7 +31,7 @@ ROUTERS: list[tuple[str, str, str]] = [
     ("cropmrv.api.routes.reviews", "router", "/api/v1"),
     ("cropmrv.api.routes.pilots", "router", "/api/v1"),
     ("cropmrv.api.routes.uploads", "router", "/api/v1"),
-    ("cropmrv.api.routes.reporting", "router", "/api/v1"),  # the reporting engineer's router, if any
+    ("cropmrv.api.routes.reporting", "router", "/api/v1"),
     ("cropmrv.api.routes.submissions", "router", "/api/v1"),
     ("cropmrv.api.routes.exports", "router", "/api/v1"),
     ("cropmrv.maps.web", "router", "/maps"),  # web maps (+ /static mounted by that module)
@@ -71,12 +71,7 @@ class Prepare:
 
 
 def _include(app: FastAPI, module: str, attr: str, prefix: str) -> None:
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-            return  # not written yet
-        raise
+    mod = importlib.import_module(module)
     router = getattr(mod, attr, None)
     if isinstance(router, APIRouter):
         app.include_router(router, prefix=prefix)

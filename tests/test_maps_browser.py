@@ -35,9 +35,9 @@ from cropmrv.maps import province, styles
 from cropmrv.maps.commune import PARCEL_COLOR
 from cropmrv.settings import Settings
 
-from .api_helpers import module_database, serve
+from .api_helpers import serve
 from .conftest import free_port
-from .test_maps_seed import COMMUNE, EXPECTED_AWD, EXPECTED_CONFLICTS, seed_maps
+from .test_maps_seed import COMMUNE, EXPECTED_AWD, EXPECTED_CONFLICTS, maps_database
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTH, HEIGHT = 1200, 850
@@ -219,11 +219,8 @@ def keep(name: str, img: Image.Image, **info: Any) -> None:
 
 @pytest.fixture(scope="module")
 def seeded(pg_cluster) -> Iterator[tuple[Settings, dict]]:
-    with module_database(pg_cluster, "maps_browser") as s:
-        eng = make_engine(s)
-        ids = seed_maps(eng)
-        eng.dispose()
-        yield s, ids
+    with maps_database(pg_cluster, "maps_browser") as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,19 @@ three continuously flooded rice zones in cols 0–2 (col 3 is already AWD, col 4
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 from sqlalchemy import Engine, text
 
+from cropmrv.db.engine import make_engine
 from cropmrv.maps import i18n, planning, province
 from cropmrv.maps.irrigation import AWD_SQL, COFFEE_SQL
 from cropmrv.maps.page import MapOptions
+from cropmrv.settings import Settings
 
+from .api_helpers import module_database
 from .reporting_data import make_run
 
 COMMUNE = "24280"
@@ -131,6 +137,16 @@ def seed_maps(engine: Engine) -> dict:
     add_user(engine, "land1", "land_reviewer")
     key = new_key(engine, "land1")
     return {"zones": zone_ids, "runs": runs, "communes": communes, "key": key, "origin": (x0, y0)}
+
+
+@contextmanager
+def maps_database(pg_cluster: dict, tag: str) -> Iterator[tuple[Settings, dict]]:
+    """A private database for one test module, seeded by :func:`seed_maps`: (settings, seeded ids)."""
+    with module_database(pg_cluster, tag) as s:
+        eng = make_engine(s)
+        seeded = seed_maps(eng)
+        eng.dispose()
+        yield s, seeded
 
 
 def test_conflicts_follow_the_rules(fresh_engine):

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from cropmrv.db.engine import make_engine
 from cropmrv.maps import assets
 from cropmrv.settings import Settings
 
-from .api_helpers import get, module_database, serve
-from .test_maps_seed import COMMUNE, seed_maps
+from .api_helpers import get, serve
+from .test_maps_seed import COMMUNE, maps_database
 
 PAGES = ["/maps/province", "/maps/province?year=2024&measure=per_ha", f"/maps/commune/{COMMUNE}",
          "/maps/planning-review", f"/maps/planning-review?commune={COMMUNE}", "/maps/irrigation",
@@ -22,11 +21,8 @@ PAGES = ["/maps/province", "/maps/province?year=2024&measure=per_ha", f"/maps/co
 
 @pytest.fixture(scope="module")
 def maps_db(pg_cluster) -> Iterator[tuple[Settings, dict]]:
-    with module_database(pg_cluster, "maps_web") as s:
-        eng = make_engine(s)
-        seeded = seed_maps(eng)
-        eng.dispose()
-        yield s, seeded
+    with maps_database(pg_cluster, "maps_web") as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

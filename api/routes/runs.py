@@ -4,7 +4,6 @@ Creating a run is the runs module's job (``cropmrv.mrv.runs.create_run``); listi
 plain queries on ``estimate_run`` so they do not depend on it.
 """
 
-import importlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from cropmrv.api.auth import CurrentPrincipal, Reader, audit, require
-from cropmrv.api.errors import ApiError, NotFound, bilingual, error_responses
+from cropmrv.api.errors import NotFound, bilingual, error_responses
 
 router = APIRouter(tags=["MRV"])
 
@@ -52,14 +51,6 @@ _SELECT = ("SELECT r.id, r.province_code, r.year, r.scenario, r.factor_set_code,
            "FROM estimate_run r")
 
 
-def _runs_module() -> Any:
-    try:
-        return importlib.import_module("cropmrv.mrv.runs")
-    except ModuleNotFoundError:
-        raise ApiError(bilingual("Chức năng tạo lượt tính chưa được cài đặt", "creating estimate runs is not "
-                                 "available in this installation (cropmrv.mrv.runs missing)"), status=501) from None
-
-
 @router.get("/runs", response_model=list[Run], responses=error_responses(400, 401), summary="List estimate runs")
 def list_runs(request: Request, _: Reader, year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
               scenario: Literal["baseline", "project"] | None = None) -> list[Run]:
@@ -79,17 +70,16 @@ def get_run(request: Request, run_id: Annotated[int, Path(ge=1, le=2**62)], _: R
     return Run(**r._mapping)
 
 
-@router.post("/runs", response_model=Run, status_code=201, responses=error_responses(400, 401, 403, 501),
+@router.post("/runs", response_model=Run, status_code=201, responses=error_responses(400, 401, 403),
              summary="Run the estimate for a year (province admin)")
 async def create_run(request: Request, body: RunIn, p: CurrentPrincipal) -> Run:
     require(p, "run")
-    runs = _runs_module()
+    from cropmrv.mrv import runs  # the estimate engine (pandas, pyarrow) only when a run is asked for
     s = request.app.state.settings
     eng = request.app.state.engine
     result = await run_in_threadpool(runs.create_run, eng, s, body.year, body.scenario,
                                      body.factor_set or s.default_factor_set, body.gwp or s.default_gwp)
-    run_id = int(result)  # RunResult; int() is the run id
     with eng.begin() as c:
-        audit(c, p.username, "estimate_run.create", "estimate_run", run_id,
-              body.model_dump() | {"reused": bool(getattr(result, "reused", False))})
-    return get_run(request, run_id, p)
+        audit(c, p.username, "estimate_run.create", "estimate_run", result.run_id,
+              body.model_dump() | {"reused": result.reused})
+    return get_run(request, result.run_id, p)
