@@ -31,24 +31,18 @@ import pyarrow.compute as pc
 from psycopg import sql
 from sqlalchemy import Connection, text
 
+from cropmrv.mrv.activity_pivot import InputError, issue, map_codes, map_values, pivot, text_codes
 from cropmrv.mrv.arrow_io import copy_query, read_table
 from cropmrv.mrv.items import (
-    ADDITIVE_ITEMS,
     CROP_FROM_ZONE,
-    ITEMS,
     SEASON_FROM_ZONE,
     WATER_REGIME_FROM_IRRIGATION,
-    unit_rule,
 )
 from cropmrv.mrv.packages import PER_HA_FIELDS, apply_package, load_packages
 from cropmrv.mrv.pilot_inputs import apply_pilots, pilot_sites
 from cropmrv.mrv.records import CROPS, FIELDS, WATER_REGIMES
 
 SCENARIOS = ("baseline", "project")
-
-
-class InputError(ValueError):
-    """Activity data that cannot be turned into records (bilingual message naming the rows)."""
 
 
 @dataclass
@@ -91,121 +85,6 @@ def read_activity(conn: Connection, year: int, province_code: str, arrow_url: st
     return read_table(conn, q, {c: _ACT_TYPES[c] for c in cols}, arrow_url)
 
 
-def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
-    """Integer codes (-1 for null) and the distinct values of a text column, computed in Arrow (C++)."""
-    enc = pc.dictionary_encode(arr)
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks() if enc.num_chunks else pa.DictionaryArray.from_arrays(pa.array([], pa.int32()),
-                                                                                          pa.array([], pa.string()))
-    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return idx, enc.dictionary.to_pylist()
-
-
-def _map_codes(idx: np.ndarray, uniq: list[Any], mapping: dict[str, Any], identity: frozenset[str] | set[str] = frozenset()) -> np.ndarray:
-    out = np.array([mapping.get(u, u if u in identity or u not in mapping else None) for u in uniq] + [None],
-                   dtype=object)
-    return out[idx]
-
-
-def _map(values: pd.Series, mapping: dict[str, Any], identity: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
-    """Map a text column through a small dict per distinct value (unknown → kept as is, for validation)."""
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    out = np.array([mapping.get(u, u if u in identity or u not in mapping else None) for u in uniq] + [None],
-                   dtype=object)
-    return out[codes]
-
-
-def _issue(code: str, vi: str, en: str, **detail: Any) -> dict[str, Any]:
-    return {"code": code, "message_vi": vi, "message_en": en, **detail}
-
-
-# ------------------------------------------------------------------------------------------ pivot
-def _pivot(act: pa.Table, rec: np.ndarray, n_rec: int, area_of: np.ndarray | None,
-           warnings: list[dict[str, Any]], record_ids: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Item × record values: numbers (float64, NaN = not reported) and codes (object, None)."""
-    item_codes, item_uniq = _codes(act.column("item"))
-    unknown = [u for u in item_uniq if u not in ITEMS]
-    if unknown:
-        counts = np.bincount(item_codes[item_codes >= 0], minlength=len(item_uniq))
-        warnings.append(_issue(
-            "unknown_item", f"bỏ qua mục hoạt động không có trong danh mục: {', '.join(map(str, unknown))}",
-            f"ignored activity items not in the vocabulary (cropmrv.mrv.items): {', '.join(map(str, unknown))}",
-            items={str(u): int(counts[item_uniq.index(u)]) for u in unknown}))
-    numbers: dict[str, np.ndarray] = {}
-    codes: dict[str, np.ndarray] = {}
-    amount = act.column("amount").to_numpy().astype(float) if act.num_rows else np.zeros(0)
-    unit_codes, unit_uniq = _codes(act.column("unit"))
-    # area first: per-ha units of the other items need the record's area
-    order = sorted(range(len(item_uniq)), key=lambda i: item_uniq[i] != "area_ha")
-    for i in order:
-        name = item_uniq[i]
-        if name not in ITEMS:
-            continue
-        m = item_codes == i
-        r = rec[m]
-        if ITEMS[name].kind == "code":
-            vals = act.column("value_text").filter(pa.array(m)).to_numpy(zero_copy_only=False)
-            col = np.full(n_rec, None, dtype=object)
-            s = pd.DataFrame({"r": r, "v": vals}).dropna()
-            dup = s.groupby("r")["v"].nunique()
-            bad = dup[dup > 1]
-            if len(bad):
-                raise InputError(
-                    f"{name}: giá trị mâu thuẫn cho cùng một bản ghi / conflicting values for the same record: "
-                    + ", ".join(map(str, record_ids[bad.index[:5]])))
-            col[s["r"].to_numpy()] = s["v"].to_numpy()
-            codes[name] = col
-            continue
-        v = amount[m].copy()
-        ucodes = unit_codes[m]
-        uuniq = [*unit_uniq, None]  # code -1 (null unit) indexes the last entry
-        factor = np.full(len(uuniq), np.nan)
-        how = np.full(len(uuniq), "", dtype=object)
-        for j in np.unique(ucodes):
-            uu = uuniq[j]
-            rule = unit_rule(name, uu)
-            if rule is None:
-                raise InputError(
-                    f"{name}: đơn vị '{uu}' không được chấp nhận (chấp nhận: {ITEMS[name].unit}, "
-                    f"{', '.join(ITEMS[name].units)}) / unit '{uu}' is not accepted for {name} (accepted: "
-                    f"{ITEMS[name].unit}, {', '.join(ITEMS[name].units)})")
-            factor[j], how[j] = rule
-        v = v * factor[ucodes]
-        hw = how[ucodes]
-        if (hw != "").any():
-            if area_of is None and "area_ha" not in numbers:
-                raise InputError(f"{name}: cần diện tích (mục area_ha) để đổi đơn vị theo ha / an area "
-                                 f"(item area_ha) is needed to convert per-hectare units of {name}")
-            if area_of is None:
-                a = numbers["area_ha"]
-            elif "area_ha" in numbers:
-                a = np.where(np.isnan(numbers["area_ha"]), area_of, numbers["area_ha"])
-            else:
-                a = area_of
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v = np.where(hw == "per_ha", v * a[r], np.where(hw == "by_area", v / a[r], v))
-        col = np.full(n_rec, np.nan)
-        flat_unique = not len(r) or np.bincount(r, minlength=n_rec).max() <= 1
-        if flat_unique:
-            col[r] = v
-        else:
-            s = pd.DataFrame({"r": r, "v": v})
-            g = s.groupby("r")["v"]
-            if name in ADDITIVE_ITEMS:
-                agg = g.sum(min_count=1)  # all-null stays null: not reported is not zero
-            else:
-                lo, hi = g.min(), g.max()
-                bad = lo.index[(hi - lo).abs().to_numpy() > 1e-9 * np.maximum(1.0, hi.abs().to_numpy())]
-                if len(bad):
-                    raise InputError(
-                        f"{name}: giá trị mâu thuẫn cho cùng một bản ghi / conflicting values for the same "
-                        f"record: " + ", ".join(map(str, record_ids[bad[:5]])))
-                agg = lo
-            col[agg.index.to_numpy()] = agg.to_numpy()
-        numbers[name] = col
-    return numbers, codes
-
-
 # ------------------------------------------------------------------------------------------ build
 def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any]]) -> pd.DataFrame:
     """One record per crop zone (ordered by id), with the zone's activity rows pivoted onto it.
@@ -217,20 +96,20 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
     ids = zones_t.column("id").to_numpy()
     record_ids = pc.binary_join_element_wise("z", pc.cast(zones_t.column("id"), pa.string()), "") \
         .to_numpy(zero_copy_only=False)
-    crop_i, crop_u = _codes(zones_t.column("crop"))
-    sea_i, sea_u = _codes(zones_t.column("season"))
-    season = _map_codes(sea_i, sea_u, SEASON_FROM_ZONE)
+    crop_i, crop_u = text_codes(zones_t.column("crop"))
+    sea_i, sea_u = text_codes(zones_t.column("season"))
+    season = map_codes(sea_i, sea_u, SEASON_FROM_ZONE)
     df = pd.DataFrame({
         "id": record_ids, "crop_zone_id": ids,
         "commune_code": zones_t.column("commune_code").to_numpy(zero_copy_only=False),
-        "crop": _map_codes(crop_i, crop_u, CROP_FROM_ZONE, set(CROPS)),
+        "crop": map_codes(crop_i, crop_u, CROP_FROM_ZONE, set(CROPS)),
         "season": season,
         "area_ha": zones_t.column("area_ha").to_numpy(zero_copy_only=False).astype(float),
         "practice_code": zones_t.column("practice_code").to_numpy(zero_copy_only=False),
         "planted_year": zones_t.column("planted_year").to_numpy(zero_copy_only=False).astype(float),
     })
-    wr_i, wr_u = _codes(zones_t.column("water_regime"))
-    ir_i, ir_u = _codes(zones_t.column("irrigation_method"))
+    wr_i, wr_u = text_codes(zones_t.column("water_regime"))
+    ir_i, ir_u = text_codes(zones_t.column("irrigation_method"))
     wr = np.array([u if u in WATER_REGIMES else None for u in wr_u] + [None], dtype=object)[wr_i]
     # an irrigation method that implies no water regime (drip, sprinkler, rainfed on upland crops) gives none
     from_irrigation = np.array([WATER_REGIME_FROM_IRRIGATION.get(u) for u in ir_u] + [None], dtype=object)[ir_i]
@@ -243,7 +122,7 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
     zz = zenc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     az = pc.index_in(act.column("zone_code"), value_set=zdict).fill_null(-1).to_numpy(zero_copy_only=False) \
         .astype(np.int64)
-    asi, asu = _codes(act.column("season"))
+    asi, asu = text_codes(act.column("season"))
     sea_cat = sorted({v for v in SEASON_FROM_ZONE.values() if v})
     s_code = {v: i for i, v in enumerate(sea_cat)}
     zs = np.array([s_code.get(v, -1) for v in [*(SEASON_FROM_ZONE.get(u) for u in sea_u), None]])[sea_i]
@@ -274,7 +153,7 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
         rec[with_season] = kz.get_indexer(az[with_season] * nseason + (as_[with_season] + 1))
         amb = int((multi & (as_ < 0)).sum())
         if amb:
-            warnings.append(_issue(
+            warnings.append(issue(
                 "ambiguous_zone_activity",
                 f"{amb} dòng hoạt động không ghi vụ nhưng mã vùng có nhiều vụ: bỏ qua",
                 f"{amb} activity rows give no season but their zone_code has several seasons: ignored",
@@ -282,14 +161,14 @@ def _zone_records(zones_t: pa.Table, act: pa.Table, warnings: list[dict[str, Any
     unmatched = (rec < 0) & ~ambiguous
     if unmatched.any():
         codes = pc.unique(act.column("zone_code").filter(pa.array(unmatched))).to_pylist()
-        warnings.append(_issue(
+        warnings.append(issue(
             "unmatched_zone_activity",
             f"{int(unmatched.sum())} dòng hoạt động có mã vùng (và vụ) không khớp vùng trồng nào của năm: bỏ qua",
             f"{int(unmatched.sum())} activity rows name a zone_code (and season) with no crop zone this year: "
             "ignored", rows=int(unmatched.sum()), zone_codes=[str(c) for c in codes[:10]]))
     keep = rec >= 0
     act_k = act.filter(pa.array(keep)) if not keep.all() else act
-    numbers, codes = _pivot(act_k, rec[keep], n, df["area_ha"].to_numpy(), warnings, record_ids)
+    numbers, codes = pivot(act_k, rec[keep], n, df["area_ha"].to_numpy(), warnings, record_ids)
     for name, col in numbers.items():
         if name in df:
             df[name] = np.where(np.isnan(col), df[name].to_numpy(dtype=float), col)
@@ -308,8 +187,8 @@ def _commune_records(act_t: pa.Table, warnings: list[dict[str, Any]]) -> pd.Data
     if not act_t.num_rows:
         return pd.DataFrame({"id": pd.Series(dtype=object)})
     act = act_t.select(["commune_code", "old_commune_code", "crop", "season"]).to_pandas()
-    season = _map(act["season"], SEASON_FROM_ZONE)
-    crop = _map(act["crop"], CROP_FROM_ZONE, set(CROPS))
+    season = map_values(act["season"], SEASON_FROM_ZONE)
+    crop = map_values(act["crop"], CROP_FROM_ZONE, set(CROPS))
     key = pd.DataFrame({"commune_code": act["commune_code"].to_numpy(dtype=object),
                         "old_commune_code": act["old_commune_code"].to_numpy(dtype=object),
                         "crop": crop, "season": season})
@@ -319,7 +198,7 @@ def _commune_records(act_t: pa.Table, warnings: list[dict[str, Any]]) -> pd.Data
     ids = ("c" + src.astype(str) + ":" + first["crop"].fillna("?").astype(str) + ":"
            + first["season"].fillna("-").astype(str)).to_numpy(dtype=object)
     df = first.assign(id=ids)
-    numbers, codes = _pivot(act_t, grp, len(df), None, warnings, ids)
+    numbers, codes = pivot(act_t, grp, len(df), None, warnings, ids)
     for name, col in {**numbers, **codes}.items():
         df[name] = col
     if "area_ha" not in df:
@@ -347,7 +226,7 @@ def _lineage(conn: Connection, df: pd.DataFrame, warnings: list[dict[str, Any]])
             moved[f] = moved[f].to_numpy(dtype=float) * s
     moved["id"] = moved["id"] + "@" + moved["new_code"]
     moved["commune_code"] = moved["new_code"]
-    warnings.append(_issue(
+    warnings.append(issue(
         "lineage_split", f"{int(old.sum())} bản ghi theo mã xã cũ được chia cho {len(moved)} xã mới theo tỷ lệ diện tích",
         f"{int(old.sum())} records keyed to pre-2025 communes were split over {len(moved)} new-commune records "
         "by admin_lineage.area_share", records=int(old.sum()), split_into=len(moved)))
@@ -420,7 +299,7 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
     bad = sorted({c for c in pd.unique(codes[pd.notna(codes)]) if c not in known})
     if bad:
         n_bad = int(pd.Series(codes).isin(bad).sum())
-        warnings.append(_issue(
+        warnings.append(issue(
             "unknown_practice", f"{n_bad} bản ghi có mã gói kỹ thuật không có trong danh mục: {', '.join(bad)}",
             f"{n_bad} records name practice packages that are not in the catalogue: {', '.join(bad)}",
             codes=bad, records=n_bad))
@@ -429,7 +308,7 @@ def read_inputs(conn: Connection, year: int, province_code: str, scenario: str =
     t2 = time.perf_counter()
     n_norms = int(filled["from_norms"].sum())
     if n_norms:
-        warnings.append(_issue("from_norms", f"{n_norms} bản ghi lấy số liệu từ gói kỹ thuật (định mức)",
+        warnings.append(issue("from_norms", f"{n_norms} bản ghi lấy số liệu từ gói kỹ thuật (định mức)",
                                f"{n_norms} records take inputs from practice packages (from norms)", records=n_norms))
     return Inputs(filled, warnings,
                   {"read_s": t1 - t0, "pivot_s": t2 - t1, "read_cpu_s": c1 - c0, "pivot_cpu_s": time.process_time() - c1},

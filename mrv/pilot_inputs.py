@@ -14,13 +14,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from cropmrv.mrv.activity_pivot import issue
 from cropmrv.mrv.packages import load_packages
 
 _TEXT_PRACTICE = ("water_regime", "pre_season_regime", "straw_timing", "climate")
-
-
-def _issue(code: str, vi: str, en: str, **detail: Any) -> dict[str, Any]:
-    return {"code": code, "message_vi": vi, "message_en": en, **detail}
 
 
 def pilot_sites(conn: Connection, province_code: str, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,7 +74,7 @@ def apply_pilots(df: pd.DataFrame, sites: pd.DataFrame, inside: pd.DataFrame, sc
         if s.site_code in covered or pkg is None or (s.start_year and s.start_year > year):
             continue
         if pkg not in packages or packages[pkg].crop != site_crop[s.site_code]:
-            warnings.append(_issue("pilot_package_mismatch", f"điểm trình diễn {s.site_code}: gói {pkg} không dùng được",
+            warnings.append(issue("pilot_package_mismatch", f"điểm trình diễn {s.site_code}: gói {pkg} không dùng được",
                                    f"pilot site {s.site_code}: package {pkg} is unknown or for another crop",
                                    site=s.site_code))
             continue
