@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psycopg
 from sqlalchemy import Engine, text
 
+from cropmrv.db import locks
 from cropmrv.db.engine import raw_connection
 from cropmrv.ingest import datasets
 from cropmrv.ingest.profiles import fold
@@ -184,6 +186,11 @@ def ingest_activity(
                                   f"{max_rejects}: no row changed", rep)
             if rows.empty:
                 raise IngestError(f"{path.name}: không còn dòng hợp lệ nào / no valid row to load", rep)
+            hits = locks.approved(sa, {*rows["commune_code"], *([commune] if commune else [])}, [year])
+            if hits:
+                raise IngestError(f"{path.name}: " + locks.locked_message(*hits[0])
+                                  + "".join(f"; xã/commune {c} {y}" for c, y in hits[1:])
+                                  + "; không dòng nào thay đổi / no row changed", rep)
             rep.sort()
             if dry_run:
                 rep.status = "dry_run"
@@ -210,6 +217,12 @@ def ingest_activity(
             rep.status, rep.error = "refused", str(exc)
             exc.report = rep
             raise
+        except psycopg.errors.IntegrityError as exc:  # the approved-submission trigger, or another constraint
+            tx.rollback()
+            msg = (f"{path.name}: cơ sở dữ liệu từ chối dữ liệu, không dòng nào thay đổi / the database refused the "
+                   f"data, no row changed: {exc.diag.message_primary}")
+            rep.status, rep.error = "refused", msg
+            raise IngestError(msg, rep) from exc
         except BaseException:
             tx.rollback()
             raise

@@ -14,6 +14,7 @@ from pathlib import Path
 from psycopg import sql
 from sqlalchemy import text
 
+from cropmrv.db.locks import locked_message
 from cropmrv.ingest.report import MAX_STORED_ISSUES, IngestError, IngestReport
 
 
@@ -41,6 +42,8 @@ def register(sa, pg, *, layer: str, table: str | None, province: str, commune: s
     version = 1
     if old:
         version = old["version"] + 1
+        if table in LOCKED_TABLES:
+            refuse_locked(sa, table, old["id"], source, rep)
         if table:
             t, h = sql.Identifier(table), sql.Identifier(f"{table}_history")
             pg.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE dataset_id = %s").format(h, t), (old["id"],))
@@ -60,6 +63,28 @@ def register(sa, pg, *, layer: str, table: str | None, province: str, commune: s
         sql.SQL(", ").join(map(sql.Identifier, cols)), sql.SQL(", ").join(sql.Placeholder() * len(vals)))
     rep.dataset_id = pg.execute(q, vals).fetchone()[0]
     return rep.dataset_id
+
+
+#: tables whose rows an approved submission locks (trigger cropmrv_submission_locked, 0001_schema.sql)
+LOCKED_TABLES = {
+    "activity": "c.year = s.year",
+    "crop_zone": "(c.year = s.year OR (c.year IS NULL AND coalesce(c.planted_year, 0) <= s.year))",
+}
+
+
+def refuse_locked(sa, table: str, dataset_id: int, source: Path, rep: IngestReport) -> None:
+    """Refuse, before anything is written, to supersede rows of an approved (commune, year).
+
+    The database trigger refuses it anyway; asking first gives the user one clear sentence instead of
+    a constraint error, and spares the work of a load that cannot commit."""
+    hits = sa.execute(text(
+        f"SELECT s.commune_code, s.year FROM submission s WHERE s.status = 'approved' AND EXISTS ("
+        f"SELECT 1 FROM {table} c WHERE c.dataset_id = :d AND c.commune_code = s.commune_code "
+        f"AND {LOCKED_TABLES[table]}) ORDER BY 1, 2"), {"d": dataset_id}).all()
+    if hits:
+        raise IngestError(f"{source.name}: " + locked_message(hits[0][0], hits[0][1])
+                          + (f" (+{len(hits) - 1} xã-năm khác / more commune-years)" if len(hits) > 1 else "")
+                          + "; không dòng nào thay đổi / no row changed", rep)
 
 
 def store_report(pg, rep: IngestReport) -> None:

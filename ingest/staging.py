@@ -193,12 +193,14 @@ def skip_row_fk_checks(pg: psycopg.Connection, table: str, province: str) -> boo
     by (1) locking the referenced communes FOR KEY SHARE, exactly the lock the trigger would take,
     so they cannot vanish before COMMIT, and (2) :func:`restore_fk_checks` verifying every row
     set-based after the COPY. Applies only when the role may set ``session_replication_role``
-    (superuser, as in the embedded cluster), the table has no user triggers (audit triggers would
-    be skipped too), and its only foreign keys are those two; otherwise the normal path runs.
+    (superuser, as in the embedded cluster), the table has no user triggers that replica mode would
+    skip (audit triggers; ``ENABLE ALWAYS`` ones such as the approved-submission lock still fire),
+    and its only foreign keys are those two; otherwise the normal path runs.
     """
     row = pg.execute(
         "SELECT r.rolsuper, "
-        "(SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal), "
+        "(SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal "
+        " AND t.tgenabled <> 'A'), "
         "(SELECT array_agg(a.attname::text) FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
         " AND a.attnum = ANY (c.conkey) WHERE c.conrelid = %s::regclass AND c.contype = 'f') "
         "FROM pg_roles r WHERE r.rolname = current_user", (table, table)).fetchone()

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from cropmrv.db import locks
+
 VN_TZ = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST
 STORED = ("draft", "submitted", "returned", "approved")
 STATES = ("missing", "draft", "submitted", "late", "returned", "approved")
@@ -140,7 +142,14 @@ def reopen(conn, commune, year, actor, comment):
 
 
 def assert_editable(conn: Connection, commune: str, year: int) -> None:
-    """Raise :class:`SubmissionLocked` if the commune's data for ``year`` are submitted or approved."""
+    """Raise :class:`SubmissionLocked` if the commune's data for ``year`` are submitted or approved.
+
+    Approved data are also refused by the database itself (``cropmrv.db.locks``, trigger
+    ``cropmrv_submission_locked``), whoever writes; submitted data only by the writers that ask here."""
+    try:
+        locks.assert_commune_year_editable(conn, commune, year)
+    except locks.CommuneYearLocked as exc:
+        raise SubmissionLocked(str(exc)) from exc
     cur = _current(conn, commune, year)
     if cur and cur["status"] in ("submitted", "approved"):
         raise SubmissionLocked(f"Dữ liệu xã {commune} năm {year} đang '{cur['status']}' và bị khoá; tỉnh phải trả "

@@ -23,7 +23,7 @@ CREATE TABLE dataset (
     id              bigserial PRIMARY KEY,
     layer           text NOT NULL CHECK (layer IN ('admin_units','parcels','crop_zones','activity',
                         'planning_zones','irrigation_assets','irrigation_service_areas','pilot_sites',
-                        'raster','plan_targets')),
+                        'raster','plan_targets','irrigation_service')),
     province_code   text NOT NULL,
     commune_code    text,
     source_name     text NOT NULL,
@@ -231,6 +231,8 @@ CREATE TABLE irrigation_service (
     asset_code      text NOT NULL,
     zone_code       text NOT NULL,
     share           double precision NOT NULL DEFAULT 1 CHECK (share > 0 AND share <= 1),
+    -- the load (``cropmrv ingest links``) that wrote the link; NULL for links written by hand
+    dataset_id      bigint REFERENCES dataset(id),
     PRIMARY KEY (asset_code, zone_code)
 );
 
@@ -431,6 +433,61 @@ CREATE TABLE submission (
     approved_at     timestamptz,
     PRIMARY KEY (commune_code, year)
 );
+
+-- Approved data are locked until the province reopens them (issue 6 §1), for every writer: the
+-- loaders, the API and raw SQL. Statement-level with transition tables, so a 200k-row COPY pays one
+-- set-based check, not one per row; ENABLE ALWAYS so it also fires under session_replication_role
+-- = replica (the loaders' fast foreign-key path). A crop zone without a year counts in every year
+-- from its planting year on (as the estimate reads it), so it is locked by any such approved year.
+CREATE FUNCTION cropmrv_submission_locked() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    hit record;
+BEGIN
+    IF TG_TABLE_NAME = 'activity' THEN
+        SELECT s.commune_code, s.year INTO hit FROM submission s
+        WHERE s.status = 'approved'
+          AND EXISTS (SELECT 1 FROM changed c WHERE c.commune_code = s.commune_code AND c.year = s.year)
+        ORDER BY s.commune_code, s.year LIMIT 1;
+    ELSE
+        SELECT s.commune_code, s.year INTO hit FROM submission s
+        WHERE s.status = 'approved'
+          AND EXISTS (SELECT 1 FROM changed c WHERE c.commune_code = s.commune_code
+                      AND (c.year = s.year OR (c.year IS NULL AND coalesce(c.planted_year, 0) <= s.year)))
+        ORDER BY s.commune_code, s.year LIMIT 1;
+    END IF;
+    IF hit IS NOT NULL THEN
+        RAISE EXCEPTION 'dữ liệu xã % năm % đã được phê duyệt và bị khoá đến khi tỉnh mở lại (%) / the % data of '
+            'commune % are approved and locked until the province reopens them (%)',
+            hit.commune_code, hit.year, TG_TABLE_NAME, hit.year, hit.commune_code, TG_TABLE_NAME
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'submission_approved_lock',
+                  HINT = 'cropmrv submission reopen ' || hit.commune_code || ' --year ' || hit.year;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_lock_insert AFTER INSERT ON activity REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER activity_lock_delete AFTER DELETE ON activity REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER activity_lock_update AFTER UPDATE ON activity REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER activity_lock_update_new AFTER UPDATE ON activity REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER crop_zone_lock_insert AFTER INSERT ON crop_zone REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER crop_zone_lock_delete AFTER DELETE ON crop_zone REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER crop_zone_lock_update AFTER UPDATE ON crop_zone REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+CREATE TRIGGER crop_zone_lock_update_new AFTER UPDATE ON crop_zone REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION cropmrv_submission_locked();
+ALTER TABLE activity ENABLE ALWAYS TRIGGER activity_lock_insert;
+ALTER TABLE activity ENABLE ALWAYS TRIGGER activity_lock_delete;
+ALTER TABLE activity ENABLE ALWAYS TRIGGER activity_lock_update;
+ALTER TABLE activity ENABLE ALWAYS TRIGGER activity_lock_update_new;
+ALTER TABLE crop_zone ENABLE ALWAYS TRIGGER crop_zone_lock_insert;
+ALTER TABLE crop_zone ENABLE ALWAYS TRIGGER crop_zone_lock_delete;
+ALTER TABLE crop_zone ENABLE ALWAYS TRIGGER crop_zone_lock_update;
+ALTER TABLE crop_zone ENABLE ALWAYS TRIGGER crop_zone_lock_update_new;
 
 CREATE TABLE submission_event (
     id              bigserial PRIMARY KEY,
