@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cropmrv.api.errors import add_exception_handlers, install_openapi
@@ -72,9 +72,7 @@ class Prepare:
 
 def _include(app: FastAPI, module: str, attr: str, prefix: str) -> None:
     mod = importlib.import_module(module)
-    router = getattr(mod, attr, None)
-    if isinstance(router, APIRouter):
-        app.include_router(router, prefix=prefix)
+    app.include_router(getattr(mod, attr), prefix=prefix)
     mount = getattr(mod, "mount", None)  # optional hook: static files and the like
     if callable(mount):
         mount(app)

@@ -17,6 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from cropmrv.db import cluster
 from cropmrv.db.engine import libpq_url
@@ -148,7 +149,7 @@ def status(s: Settings) -> dict:
                 out["postgis"] = conn.execute(text("SELECT postgis_lib_version()")).scalar()
                 out["geos"] = conn.execute(text("SELECT postgis_geos_version()")).scalar()
                 out["proj"] = conn.execute(text("SELECT postgis_proj_version()")).scalar()
-            except Exception:  # noqa: BLE001 - PostGIS missing is reported, not raised
+            except DBAPIError:  # PostGIS missing (undefined function) is reported, not raised
                 conn.rollback()
                 out["postgis"] = None
             out["revision"] = MigrationContext.configure(conn).get_current_revision()

@@ -154,7 +154,7 @@ def create_run(
     say = progress or (lambda _msg: None)
     t: dict[str, float] = {}
     fs = factor_set if isinstance(factor_set, FactorSet) else parse_factor_set(
-        factor_set or getattr(settings, "default_factor_set", None))
+        factor_set or settings.default_factor_set)
     gwp_code = (gwp or fs.gwp or "ar5").lower()
     province = settings.province_code
     t0 = time.perf_counter()
