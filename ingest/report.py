@@ -172,7 +172,7 @@ class IngestReport:
                 L.append(f"  - {label}: {parts}")
             L.append("Chi tiết:" if vi else "Details:")
             for i in self.issues[:max_lines]:
-                L.append("  " + i.sentence(lang, rows=self.layer == "activity"))
+                L.append("  " + i.sentence(lang, rows=self.layer in ("activity", "irrigation_service")))
             if len(self.issues) > max_lines:
                 more = len(self.issues) - max_lines
                 L.append(f"  … và {more} dòng nữa (xem --report)" if vi else f"  … and {more} more (see --report)")

@@ -163,3 +163,32 @@ def raster(
         eng.dispose()
     if not quiet:
         console.print(info.to_text())
+
+
+@app.command()
+def links(
+    path: Path = typer.Argument(..., help=".csv or .xlsx: work code, zone code, share (MaCT, MaVung, TyLe)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
+    report: Path | None = typer.Option(None, "--report", help="Write the validation report (JSON)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Load which crop zones each irrigation work serves; replaces the links of the works in the file."""
+    from cropmrv.db.engine import make_engine
+    from cropmrv.ingest.links import ingest_service_links
+    from cropmrv.ingest.report import IngestError
+
+    s = get_settings()
+    eng = make_engine(s)
+    try:
+        with user_errors():
+            try:
+                rep = ingest_service_links(path, settings=s, engine=eng, dry_run=dry_run)
+            except IngestError as exc:
+                if exc.report is not None and report is not None:
+                    exc.report.write(report)
+                if exc.report is not None and exc.report.issues and not quiet:
+                    err_console.print(exc.report.to_text("both", max_lines=20))
+                fail(str(exc), code=2)
+    finally:
+        eng.dispose()
+    _finish(rep, report, quiet)
