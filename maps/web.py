@@ -44,8 +44,6 @@ def mount(app: FastAPI) -> None:
         app.mount("/static", StaticFiles(directory=assets.STATIC_DIR), name="static")
 
 
-mount_static = mount
-
 
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
     return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
