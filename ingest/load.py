@@ -197,6 +197,8 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
     instead of three times, and the server parses, checks (FKs, ST_IsValid) and indexes chunk n
     while Python validates chunk n+1. A dry run validates only and COPYs nothing.
     """
+    # before register: the first touch of the table in this transaction (see defer_indexes)
+    deferred = [] if dry_run else staging.defer_indexes(pg, LAYER_TABLES[layer], src.feature_count)
     if not dry_run:
         datasets.register(sa, pg, layer=layer, table=LAYER_TABLES[layer], province=settings.province_code,
                           commune=commune, year=None, source=src.path, sha256=src.sha256, rep=rep, loaded_by=loaded_by)
@@ -213,6 +215,7 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
             done += len(chunk.fids)
             progress("read", done, src.feature_count)
         progress("swap", 0, 1)
+    staging.rebuild_indexes(pg, deferred)
     if fast_fk:
         staging.restore_fk_checks(pg, LAYER_TABLES[layer], rep.dataset_id)
     rep.seconds["stage"] = round(time.perf_counter() - t0, 3)

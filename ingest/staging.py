@@ -221,3 +221,46 @@ def restore_fk_checks(pg: psycopg.Connection, table: str, dataset_id: int) -> No
     if bad:
         raise IngestError(f"{bad} dòng của {table} trỏ tới xã không có trong admin_unit / {bad} rows of {table} "
                           "reference a commune missing from admin_unit: no row changed")
+
+
+#: Existing rows per incoming row below which dropping and rebuilding the secondary indexes is
+#: cheaper than maintaining them row by row (measured on 200k parcels: GiST ~6 µs per inserted
+#: row, ~2 µs per row for the sorted build after the COPY; b-trees ~1.3 µs vs ~0.3 µs).
+REBUILD_BELOW = 1.0
+
+
+def defer_indexes(pg: psycopg.Connection, table: str, incoming: int) -> list[str]:
+    """Drop the secondary indexes of ``table`` for a bulk load into a (nearly) empty table; returns
+    the ``CREATE INDEX`` statements :func:`rebuild_indexes` runs after the COPY.
+
+    Why: maintaining a GiST index row by row during COPY costs about three times a sorted build
+    afterwards (what ogr2ogr and pg_restore do); on 200k parcels that is ~0.9 s of the server's
+    ~3 s. Worth it only when the table holds few rows compared with the load (a first load, a
+    province-wide reload), judged from the planner's estimate in ``pg_class`` — read without
+    locking the table. Everything stays in the load's transaction: a failed or killed load rolls
+    the DROP back with the rows. The price: ``ACCESS EXCLUSIVE`` on the table until COMMIT, so
+    readers of that layer wait for the load (seconds) instead of seeing the old rows. The lock is
+    taken first thing on the table in this transaction, so two concurrent loads queue instead of
+    deadlocking on a lock upgrade. Unique and primary-key indexes are kept (they enforce rules).
+    Must be called before anything else in the transaction touches ``table``.
+    """
+    row = pg.execute("SELECT reltuples, relpages FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()
+    reltuples, relpages = float(row[0]), int(row[1])
+    existing = reltuples if reltuples >= 0 else relpages * 25.0  # never analysed: ~25 rows a page
+    if incoming <= 0 or existing > REBUILD_BELOW * incoming:
+        return []
+    pg.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+    idx = pg.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i "
+        "WHERE indrelid = %s::regclass AND NOT indisunique AND NOT indisprimary AND indisvalid "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
+        (table,)).fetchall()
+    for name, _ in idx:
+        pg.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))  # regclass text is already quoted
+    return [d for _, d in idx]
+
+
+def rebuild_indexes(pg: psycopg.Connection, definitions: list[str]) -> None:
+    """Recreate what :func:`defer_indexes` dropped (sorted GiST build, parallel b-tree builds)."""
+    for d in definitions:
+        pg.execute(d)

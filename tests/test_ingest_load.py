@@ -301,3 +301,34 @@ def test_set_based_fk_check_replaces_the_per_row_one_safely(conn):
         staging.restore_fk_checks(pg, "parcel", did)
     # pilot_site has other foreign keys (practice packages): never on the fast path
     assert not staging.skip_row_fk_checks(pg, "pilot_site", "66")
+
+
+def _indexes(engine, table="parcel") -> dict[str, str]:
+    with engine.connect() as c:
+        return dict(c.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"), {"t": table}).all())
+
+
+def test_indexes_deferred_on_a_bulk_load_are_rebuilt_and_rolled_back_on_refusal(fresh_db, fresh_engine, tmp_path):
+    """A load into an (almost) empty table drops its secondary indexes and builds them after the
+    COPY (staging.defer_indexes): they must be identical afterwards, and a refused load, which
+    rolls the DROP back, must leave them too."""
+    before = _indexes(fresh_engine)
+    assert {"parcel_geom", "parcel_commune", "parcel_dataset"} <= set(before)
+    load(fresh_db, fresh_engine)
+    assert _indexes(fresh_engine) == before
+    with fresh_engine.connect() as c:  # the GiST index answers a spatial query after the rebuild
+        c.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(r[0] for r in c.execute(text(
+            "EXPLAIN SELECT id FROM parcel WHERE geom && ST_MakeEnvelope(108, 12, 109, 13, 4326)")).all())
+        assert "parcel_geom" in plan
+    import geopandas as gpd
+
+    gdf = gpd.read_file(PARCELS)
+    gdf["X"] = 1
+    out = tmp_path / "p.shp"
+    gdf.to_file(out, encoding="UTF-8")
+    with fresh_engine.begin() as c:  # fresh statistics: the table now looks as big as the load
+        c.execute(text("ANALYZE parcel"))
+    with pytest.raises(IngestError, match="max-rejects 0"):
+        load(fresh_db, fresh_engine, out, max_rejects=0)
+    assert _indexes(fresh_engine) == before
