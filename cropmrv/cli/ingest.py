@@ -89,8 +89,8 @@ def vector(
 
     s = get_settings()
     if layer is Layer.admin_units:
-        fail("admin units are loaded from the province folder: use `cropmrv admin load` / ranh giới hành chính "
-             "nạp bằng `cropmrv admin load`")
+        _admin_units(s, path, source_layer, dry_run, quiet)
+        return
     eng = make_engine(s)
     cb, bar = _progress_bar(path.name)
     try:
@@ -105,6 +105,33 @@ def vector(
     finally:
         eng.dispose()
     _finish(rep, report, quiet)
+
+
+def _admin_units(s, path: Path, source_layer: str | None, dry_run: bool, quiet: bool) -> None:
+    """A province's communes file (same columns as the province folder's: ma_xa, ten, ten_day_du, loai)."""
+    from cropmrv.cli.demo import _print_admin
+    from cropmrv.db.engine import make_engine
+    from cropmrv.ingest.admin import load_admin_units
+
+    eng = make_engine(s)
+    try:
+        with user_errors(), eng.connect() as conn:
+            tx = conn.begin()
+            try:
+                r = load_admin_units(conn, s, communes=path, source_layer=source_layer)
+            except BaseException:
+                tx.rollback()
+                raise
+            if dry_run:
+                tx.rollback()
+            else:
+                tx.commit()
+    finally:
+        eng.dispose()
+    if not quiet:
+        if dry_run:
+            console.print("chạy thử, không ghi gì / dry run, nothing written")
+        _print_admin(r)
 
 
 @app.command()
@@ -184,11 +211,7 @@ def links(
             try:
                 rep = ingest_service_links(path, settings=s, engine=eng, dry_run=dry_run)
             except IngestError as exc:
-                if exc.report is not None and report is not None:
-                    exc.report.write(report)
-                if exc.report is not None and exc.report.issues and not quiet:
-                    err_console.print(exc.report.to_text("both", max_lines=20))
-                fail(str(exc), code=2)
+                _refused(exc, report, quiet)
     finally:
         eng.dispose()
     _finish(rep, report, quiet)
