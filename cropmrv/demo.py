@@ -127,6 +127,8 @@ def ingest_args(f: dict, sample_dir: Path, report: Path, year: int) -> list[str]
         args = ["ingest", "vector", path, "--layer", f["layer"]]
         if f.get("gpkg_layer"):
             args += ["--source-layer", f["gpkg_layer"]]
+    elif f["layer"] == "irrigation_service":
+        args = ["ingest", "links", path]
     else:
         return None
     if f.get("commune"):
@@ -136,7 +138,7 @@ def ingest_args(f: dict, sample_dir: Path, report: Path, year: int) -> list[str]
 
 # the order a province would load: what others point to first
 LAYER_ORDER = ["crop_zones", "parcels", "planning_zones", "irrigation_assets", "irrigation_service_areas",
-               "pilot_sites", "activity"]
+               "irrigation_service", "pilot_sites", "activity"]
 
 
 def step_ingest(settings: Settings, sample_dir: Path, manifest: dict, reports: Path, year: int,

@@ -49,6 +49,7 @@ def _report_total_t(path: Path) -> Decimal:
 def test_demo_end_to_end_numbers_agree_and_second_run_is_a_no_op(fresh_db, tmp_path):
     out1 = _demo(tmp_path)
     assert "7/7 done" in out1 and "/maps/" in out1 and "GENERATED" in out1
+    assert "not loaded" not in out1  # every file of the sample has an ingest command (links included)
     out = tmp_path / "out"
     eng = make_engine(fresh_db)
     try:
@@ -67,7 +68,7 @@ def test_demo_end_to_end_numbers_agree_and_second_run_is_a_no_op(fresh_db, tmp_p
         total_g = prov["co2e_g"]
         assert total_g == communes and total_g > 0
         for layer in ("parcels", "crop_zones", "planning_zones", "irrigation_assets", "irrigation_service_areas",
-                      "pilot_sites", "activity", "plan_targets"):
+                      "irrigation_service", "pilot_sites", "activity", "plan_targets"):
             assert loaded.get(layer), layer
         assert loaded["parcels"] >= 90
 
