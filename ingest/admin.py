@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from cropmrv.ingest.readers import open_source
 from cropmrv.settings import Settings
 
 KIND_BY_LOAI = {"xã": "xa", "phường": "phuong", "đặc khu": "dac_khu"}
@@ -122,14 +123,40 @@ def compare_with_reference(file_names: dict[str, str], ref: dict[str, str]) -> d
     }
 
 
-def load_admin_units(conn: Connection, s: Settings, folder: Path | None = None) -> AdminLoadResult:
+def load_admin_units(conn: Connection, s: Settings, folder: Path | None = None, communes: Path | None = None,
+                     source_layer: str | None = None) -> AdminLoadResult:
     """Load (or reload) the province, its communes and the reform lineage in one transaction.
 
     The caller owns the transaction. An identical communes file (same sha256) is a no-op.
+    ``communes``: a communes file given directly (.gpkg, .geojson, .shp or a .zip holding one, the
+    same columns: ma_xa/code, ten/name, ten_day_du, loai …) instead of the province folder's; then
+    the outline is the union of the communes and the lineage is left as it is (it belongs to the
+    folder's release of the units).
     """
-    folder = folder or s.province_data_dir
-    files = province_files(folder)
-    sha = sha256_file(files["communes"])
+    if communes is not None:
+        with open_source(communes, source_layer) as src:  # checks the file, extracts a zip safely
+            return _load(conn, s, {"communes": Path(communes)}, src.sha256,
+                         lambda: _read_checked(src.data_path, src.layer, Path(communes).name))
+    files = province_files(folder or s.province_data_dir)
+    return _load(conn, s, files, sha256_file(files["communes"]), lambda: read_communes(files["communes"]))
+
+
+def _read_checked(path: Path, layer: str | None, name: str) -> gpd.GeoDataFrame:
+    """A user-given communes file: it must say its CRS and have a code and a name column."""
+    gdf = gpd.read_file(path, layer=layer)
+    if gdf.crs is None:
+        raise ValueError(f"{name}: tệp không ghi hệ tọa độ; ranh giới xã cần .prj hoặc CRS / the file declares no "
+                         "coordinate system: a communes file must carry one")
+    cols = {c.lower() for c in gdf.columns}
+    missing = [w for w, alts in (("ma_xa", ("ma_xa", "code")), ("ten", ("ten", "name"))) if not cols & set(alts)]
+    if missing:
+        raise ValueError(f"{name}: thiếu cột {', '.join(missing)} (mã xã: ma_xa hoặc code; tên: ten hoặc name) / "
+                         f"missing column {', '.join(missing)} (commune code: ma_xa or code; name: ten or name); "
+                         f"columns: {', '.join(map(str, gdf.columns))}")
+    return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
+
+
+def _load(conn: Connection, s: Settings, files: dict[str, Path], sha: str, read) -> AdminLoadResult:
     res = AdminLoadResult(province_code=s.province_code)
     existing = conn.execute(
         text("SELECT id FROM dataset WHERE layer='admin_units' AND province_code=:p AND status='active' "
@@ -143,7 +170,7 @@ def load_admin_units(conn: Connection, s: Settings, folder: Path | None = None) 
             {"p": s.province_code}).scalar()
         return res
 
-    gdf = read_communes(files["communes"])
+    gdf = read()
     col = {c.lower(): c for c in gdf.columns}
     code_col = col.get("ma_xa") or col.get("code")
     name_col = col.get("ten") or col.get("name")
@@ -164,16 +191,17 @@ def load_admin_units(conn: Connection, s: Settings, folder: Path | None = None) 
                            [p for p in getattr(g, "geoms", []) if p.geom_type == "Polygon"])
                        for g in gdf.geometry.values]
 
+    # Supersede the previous admin dataset, if any, first: one active dataset per layer and province.
+    prev = conn.execute(text(
+        "UPDATE dataset SET status='superseded' WHERE layer='admin_units' AND province_code=:p "
+        "AND status='active' RETURNING id, version"), {"p": s.province_code}).first()
     ds_id = conn.execute(text(
         "INSERT INTO dataset (layer, province_code, source_name, source_path, sha256, crs_in, encoding_in, "
-        "feature_count, report) VALUES ('admin_units', :p, :name, :path, :sha, 'EPSG:4326', 'utf-8', :n, "
-        "CAST(:report AS jsonb)) RETURNING id"),
+        "feature_count, report, supersedes, version) VALUES ('admin_units', :p, :name, :path, :sha, 'EPSG:4326', "
+        "'utf-8', :n, CAST(:report AS jsonb), :prev, :v) RETURNING id"),
         {"p": s.province_code, "name": files["communes"].name, "path": str(files["communes"]), "sha": sha,
-         "n": len(gdf), "report": "{}"}).scalar()
-    # Supersede the previous admin dataset, if any.
-    conn.execute(text(
-        "UPDATE dataset SET status='superseded' WHERE layer='admin_units' AND province_code=:p "
-        "AND status='active' AND id <> :id"), {"p": s.province_code, "id": ds_id})
+         "n": len(gdf), "report": "{}", "prev": prev[0] if prev else None,
+         "v": prev[1] + 1 if prev else 1}).scalar()
 
     outline = None
     if "outline" in files:
