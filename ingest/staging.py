@@ -215,12 +215,15 @@ def restore_fk_checks(pg: psycopg.Connection, table: str, dataset_id: int) -> No
     """Turn the per-row checks back on and verify, set-based, what they would have checked."""
     pg.execute("SET LOCAL session_replication_role = origin")
     t = sql.Identifier(table)
+    # over the distinct codes: right after a bulk load the table's statistics still say "empty" and
+    # the planner picks a nested loop over admin_unit per row (200k rows: 1.3 s; this way 0.1 s)
     bad = pg.execute(sql.SQL(
-        "SELECT count(*) FROM {} x WHERE x.dataset_id = %s AND x.commune_code IS NOT NULL AND NOT EXISTS "
+        "SELECT count(*) FROM (SELECT DISTINCT commune_code FROM {} WHERE dataset_id = %s) x "
+        "WHERE x.commune_code IS NOT NULL AND NOT EXISTS "
         "(SELECT 1 FROM admin_unit a WHERE a.code = x.commune_code)").format(t), (dataset_id,)).fetchone()[0]
     if bad:
-        raise IngestError(f"{bad} dòng của {table} trỏ tới xã không có trong admin_unit / {bad} rows of {table} "
-                          "reference a commune missing from admin_unit: no row changed")
+        raise IngestError(f"{bad} mã xã trong {table} không có trong admin_unit / {bad} commune codes in {table} "
+                          "are missing from admin_unit: no row changed")
 
 
 #: Existing rows per incoming row below which dropping and rebuilding the secondary indexes is
