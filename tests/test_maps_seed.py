@@ -204,3 +204,41 @@ def test_classes_and_formatting():
     assert i18n.crop("coffee", "vi") == "cà phê" and i18n.crop("cassava", "vi") == "sắn"
     assert MapOptions(path="/maps/province", query=(("year", "2024"),)).link(lang="en") == \
         "/maps/province?year=2024&lang=en"
+
+
+def _add_planning(c, x0: float, y0: float, code: str, cells: tuple[int, int, int, int]) -> None:
+    d = c.execute(text("INSERT INTO dataset (layer, province_code, commune_code, variant, source_name, sha256) "
+                       "VALUES ('planning_zones', '66', :c, :v, 'map test reload', :s) RETURNING id"),
+                  {"c": COMMUNE, "v": code, "s": "c" * 64}).scalar_one()
+    c.execute(text("INSERT INTO planning_zone (province_code, dataset_id, commune_code, zone_code, land_use_code, geom) "
+                   "VALUES ('66', :d, :c, :z, :code, ST_Multi(ST_GeomFromText(:g, 4326)))"),
+              {"d": d, "c": COMMUNE, "z": f"P-{code}-X", "code": code, "g": _env(x0, y0, *cells)})
+
+
+def test_overlay_is_stored_once_per_data_version(fresh_engine):
+    ids = seed_maps(fresh_engine)
+    x0, y0 = ids["origin"]
+    state = "SELECT version, pairs, computed_at FROM planning_conflict_state WHERE province_code = '66'"
+    with fresh_engine.connect() as c:
+        assert len(planning.overlay(c, "66")) == 5
+        first = c.execute(text(state)).one()
+        assert first.pairs >= 5 and first.version == planning.data_version(c, "66")
+        assert planning.overlay(c, "66", COMMUNE) == planning.overlay(c, "66")
+        assert c.execute(text(state)).one() == first  # read, not recomputed
+        # slivers where the buffered planning zones reach into the next cell are stored, shown only on request
+        assert len(planning.overlay(c, "66", min_share=0.01)) > 5 and first.pairs > 5
+    # a reload of the planning layer (pepper on row 0 col 4 now in production forest) is seen at once
+    with fresh_engine.begin() as c:
+        _add_planning(c, x0, y0, "RSX", (0, 4, 1, 5))
+    with fresh_engine.connect() as c:
+        got = {(r["zone_code"], r["land_use_code"]) for r in planning.overlay(c, "66")}
+        assert got == EXPECTED_CONFLICTS | {("Z0-4", "RSX")}
+        assert c.execute(text(state)).one().version != first.version
+    # rows this connection has not committed are honoured, and not stored for others
+    with fresh_engine.begin() as c:
+        _add_planning(c, x0, y0, "ODT", (0, 5, 1, 6))
+        assert ("Z0-5", "ODT") in {(r["zone_code"], r["land_use_code"]) for r in planning.overlay(c, "66")}
+        with fresh_engine.connect() as other:
+            stored = other.execute(text(state)).one().version
+            assert stored == planning.data_version(other, "66") != planning.data_version(c, "66")
+        c.rollback()

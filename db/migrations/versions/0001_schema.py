@@ -23,7 +23,8 @@ TABLES = [
     "estimate_run", "factor",
     "factor_set", "gwp_set", "parcel_history", "crop_zone_history", "activity_history",
     "planning_zone_history", "irrigation_asset_history", "irrigation_service_area_history", "pilot_site_history", "raster",
-    "pilot_site", "irrigation_service", "irrigation_service_area", "irrigation_asset", "planning_review",
+    "pilot_site", "irrigation_service", "irrigation_service_area", "irrigation_asset",
+    "planning_conflict", "planning_conflict_state", "planning_review",
     "planning_zone", "activity", "crop_zone", "practice_package", "parcel", "admin_lineage",
     "admin_unit_old", "admin_unit", "dataset",
 ]

@@ -198,6 +198,27 @@ CREATE TABLE planning_review (
 );
 CREATE INDEX planning_review_commune ON planning_review (commune_code);
 
+-- Derived, not loaded: the planning-review overlay (crop zone × planning zone pairs whose planned use
+-- does not allow the crop, with the overlap), computed by cropmrv.maps.planning once per data version
+-- of the province's crop-zone and planning layers (`version`), so no page pays the intersections.
+CREATE TABLE planning_conflict_state (
+    province_code   text PRIMARY KEY,
+    version         text NOT NULL,
+    pairs           integer NOT NULL,
+    computed_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE planning_conflict (
+    province_code   text NOT NULL,
+    crop_zone_id    bigint NOT NULL,
+    planning_zone_id bigint NOT NULL,
+    commune_code    text NOT NULL,
+    land_use_code   text NOT NULL,
+    reason          text NOT NULL,
+    share           double precision NOT NULL,
+    overlap_ha      double precision NOT NULL,
+    PRIMARY KEY (province_code, crop_zone_id, planning_zone_id)
+);
+
 CREATE TABLE irrigation_asset (
     id              bigserial PRIMARY KEY,
     province_code   text NOT NULL,
