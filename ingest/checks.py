@@ -70,7 +70,7 @@ def _nfc(df: pd.DataFrame) -> pd.DataFrame:
     """NFC for text that did not go through a legacy codec (GeoPackage/GeoJSON): distinct values only."""
     for col in df.columns:
         if df[col].dtype == object:
-            uniq = pd.unique(df[col].dropna())
+            uniq = pd.unique(df[col].to_numpy(object))  # nulls fall out below (not str); no dropna copy
             fix = {v: unicodedata.normalize("NFC", v) for v in uniq
                    if isinstance(v, str) and not v.isascii() and unicodedata.normalize("NFC", v) != v}
             if fix:
@@ -334,9 +334,8 @@ def _duplicates(out: pd.DataFrame, ctx: Context, keep: np.ndarray, reject) -> No
     hashes = pd.util.hash_pandas_object(key[live], index=False).to_numpy()
     fids = out["fid"].to_numpy()[live]
     seen = ctx.identities
-    first = np.empty(len(hashes), dtype=np.int64)
-    for j, (h, f) in enumerate(zip(hashes.tolist(), fids.tolist(), strict=True)):
-        first[j] = seen.setdefault(h, f)
+    # the first fid of each identity, the dict's C loop driven by map (no Python-level loop body)
+    first = np.fromiter(map(seen.setdefault, hashes.tolist(), fids.tolist()), dtype=np.int64, count=len(hashes))
     dup = np.zeros(len(out), dtype=bool)
     where = np.flatnonzero(live)
     dup[where[first != fids]] = True

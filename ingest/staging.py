@@ -142,12 +142,18 @@ def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: st
               enabled: bool = True) -> Iterator[Callable[[pd.DataFrame], int]]:
     """One COPY into the layer table for the whole load; yields ``write(chunk_rows) -> n``.
 
-    The COPY runs through psycopg's queued writer: a thread sends the data while the caller
-    validates the next chunk.
+    Two threads work behind the caller: one encodes each chunk (WKB, JSON, Arrow's CSV writer —
+    mostly C code that releases the GIL) and one (psycopg's queued writer) sends it, so the
+    caller validates chunk n+1 while chunk n is encoded and the server stores chunk n-1. At most
+    two chunks wait for the encoder (memory stays bounded); an error in it is raised to the
+    caller at its next ``write`` or when the block ends, and the COPY is then aborted.
     """
     if not enabled:
         yield lambda df: len(df)
         return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     table = LAYER_TABLES[layer]
     targets = list(LAYER_COLUMNS[layer])
     cols = ["province_code", "dataset_id", *targets, "attributes", "geom"]
@@ -156,9 +162,7 @@ def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: st
     cur = pg.cursor()
     with cur.copy(q, writer=QueuedLibpqWriter(cur)) as cp:
 
-        def write(df: pd.DataFrame) -> int:
-            if df.empty:
-                return 0
+        def encode(df: pd.DataFrame) -> None:
             n = len(df)
             arrays = [pa.array(np.full(n, province, dtype=object), type=pa.string()),
                       pa.array(np.full(n, dataset_id, dtype=np.int64))]
@@ -173,9 +177,24 @@ def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: st
             pacsv.write_csv(pa.table(arrays, names=cols), buf,
                             pacsv.WriteOptions(include_header=False, quoting_style="needed"))
             cp.write(buf.getvalue())
-            return n
 
-        yield write
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cropmrv-encode")  # one: chunks stay in order
+        pending: deque = deque()
+
+        def write(df: pd.DataFrame) -> int:
+            if df.empty:
+                return 0
+            while pending and (pending[0].done() or len(pending) >= 2):
+                pending.popleft().result()  # re-raises the encoder's error here
+            pending.append(pool.submit(encode, df))
+            return len(df)
+
+        try:
+            yield write
+            while pending:
+                pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: Foreign keys a layer table may have for :func:`skip_row_fk_checks` to apply.
