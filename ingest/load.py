@@ -195,7 +195,9 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
     The uncommitted rows are the staging area: nobody else sees them before COMMIT, a kill rolls
     them back. Compared with a TEMP staging table and INSERT … SELECT this writes every row once
     instead of three times, and the server parses, checks (FKs, ST_IsValid) and indexes chunk n
-    while Python validates chunk n+1. A dry run validates only and COPYs nothing.
+    while Python validates chunk n+1. Into a table holding fewer rows than the file brings, the
+    secondary indexes are dropped and built after the COPY (staging.defer_indexes). A dry run
+    validates only and COPYs nothing.
     """
     # before register: the first touch of the table in this transaction (see defer_indexes)
     deferred = [] if dry_run else staging.defer_indexes(pg, LAYER_TABLES[layer], src.feature_count)
