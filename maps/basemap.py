@@ -20,7 +20,7 @@ from folium.map import Layer
 from jinja2 import Template
 from sqlalchemy import Connection
 
-from cropmrv.maps import sqlgeo
+from cropmrv.maps import compact, sqlgeo
 from cropmrv.maps.i18n import t
 from cropmrv.maps.page import OSM_TILES, MapOptions
 
@@ -122,19 +122,18 @@ def add_base(m: folium.Map, conn: Connection, settings: Any, opts: MapOptions, *
     if opts.online_basemaps:
         folium.TileLayer(OSM_TILES, name="OpenStreetMap (online)", attr=OSM_ATTRIBUTION, overlay=True,
                          show=False, max_zoom=19).add_to(m)
-    outline = sqlgeo.feature_collection(
+    # compact layers (TWKB, see maps.compact): the 102 communes were 125 KB of GeoJSON at province zoom
+    outline = sqlgeo.encoded_geometries(
         conn, "SELECT code AS id, geom FROM admin_unit WHERE level = 'province' AND code = :province",
-        params, tolerance=sqlgeo.tolerance_for_zoom(min(zoom, 12)))
-    for f in outline["features"]:
-        f["properties"]["style"] = {"color": "#222", "weight": 2.5, "fill": False}
-    folium.GeoJson(outline, name=settings.province_name, control=False, interactive=False).add_to(m)
+        params, tolerance=sqlgeo.tolerance_for_zoom(min(zoom, 12)), props=False)
+    compact.CompactGeoJson(compact.pack(outline, []), settings.province_name, control=False, interactive=False,
+                           style={"color": "#222", "weight": 2.5, "fill": False}).add_to(m)
     if boundaries:
-        communes = sqlgeo.feature_collection(conn, COMMUNES_SQL, params, tolerance=tol)
-        for f in communes["features"]:
-            f["properties"]["style"] = {"color": "#666", "weight": 0.8, "fillColor": "#ffffff", "fillOpacity": 0.0,
-                                        "dashArray": "3 3"}
-        folium.GeoJson(communes, name=t("communes", lang),
-                       tooltip=tooltip(communes, ["name", "code"], [t("commune", lang), "Mã / code"])).add_to(m)
+        communes = sqlgeo.encoded_geometries(conn, COMMUNES_SQL, params, tolerance=tol)
+        compact.CompactGeoJson(
+            compact.pack(communes, ["name", "code"]), t("communes", lang),
+            style={"color": "#666", "weight": 0.8, "fillColor": "#ffffff", "fillOpacity": 0.0, "dashArray": "3 3"},
+            tooltip=[("name", t("commune", lang)), ("code", "Mã / code")]).add_to(m)
 
 
 def add_top(m: folium.Map, conn: Connection, settings: Any, opts: MapOptions, *, zoom: float = 9,

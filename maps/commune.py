@@ -8,7 +8,7 @@ from typing import Any
 import folium
 from sqlalchemy import Connection, text
 
-from cropmrv.maps import basemap, page, sqlgeo, styles, vectortiles
+from cropmrv.maps import basemap, compact, page, sqlgeo, styles, vectortiles
 from cropmrv.maps.i18n import ASSET_KINDS, IRRIGATION, crop, fmt, t
 from cropmrv.maps.page import MapOptions
 
@@ -106,18 +106,21 @@ def commune_map(conn: Connection, settings: Any, code: str, year: int | None = N
 
 
 def add_assets(m: folium.Map, conn: Connection, sql: str, params: dict[str, Any], opts: MapOptions,
-               tol: float, name: str | None = None) -> dict[str, Any]:
-    """Irrigation works of any geometry: points as circles, lines and areas in the kind's colour."""
+               tol: float, name: str | None = None) -> list[str]:
+    """Irrigation works of any geometry: points as circles, lines and areas in the kind's colour.
+    Returns the kinds drawn (sorted), for the legend."""
     lang = opts.lang
-    fc = sqlgeo.feature_collection(conn, sql, params, tolerance=tol)
-    for f in fc["features"]:
-        p = f["properties"]
-        col = styles.ASSET_COLORS.get(p["kind"], "#616161")
+    rows = sqlgeo.encoded_geometries(conn, sql, params, tolerance=tol)
+    for _, _, p in rows:
         p["kind_txt"] = ASSET_KINDS[lang].get(p["kind"], p["kind"])
         p["design_txt"] = fmt(p["design_area_ha"], lang, 1)
         p["name"] = p["name"] or p["asset_code"] or ""
-        p["style"] = {"color": col, "weight": 3, "fill": True, "fillColor": col, "fillOpacity": 0.6, "radius": 7}
-    folium.GeoJson(fc, name=name or t("irrigation_assets", lang), marker=folium.CircleMarker(radius=7),
-                   tooltip=basemap.tooltip(fc, ["name", "kind_txt", "design_txt"],
-                                           [t("name", lang), t("kind", lang), t("design_area", lang)])).add_to(m)
-    return fc
+    kinds = sorted({p["kind"] for _, _, p in rows})
+    compact.CompactGeoJson(
+        compact.pack(rows, ["kind", "name", "kind_txt", "design_txt"]), name or t("irrigation_assets", lang),
+        style={"weight": 3, "fill": True, "fillOpacity": 0.6},
+        style_by=("kind", {k: {"color": styles.ASSET_COLORS.get(k, "#616161"),
+                               "fillColor": styles.ASSET_COLORS.get(k, "#616161")} for k in kinds}),
+        tooltip=[("name", t("name", lang)), ("kind_txt", t("kind", lang)), ("design_txt", t("design_area", lang))],
+        radius=7).add_to(m)
+    return kinds

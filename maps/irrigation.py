@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import folium
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from cropmrv.maps import basemap, page, sqlgeo, styles
+from cropmrv.maps import basemap, compact, page, sqlgeo, styles
 from cropmrv.maps.commune import add_assets
 from cropmrv.maps.i18n import ASSET_KINDS, IRRIGATION, crop, fmt, t
 from cropmrv.maps.page import MapOptions
@@ -32,12 +32,16 @@ AWD_SQL = f"""
       AND (EXISTS (SELECT 1 FROM irrigation_service s WHERE s.zone_code = z.zone_code)
            OR EXISTS (SELECT 1 FROM irrigation_service_area a
                       WHERE a.geom && z.geom AND ST_Intersects(a.geom, z.geom)
-                        AND ST_Area(ST_Intersection(a.geom, z.geom)) >= 0.5 * ST_Area(z.geom)))"""
+                        AND (ST_CoveredBy(z.geom, a.geom)
+                             OR ST_Area(ST_Intersection(a.geom, z.geom)) >= 0.5 * ST_Area(z.geom))))"""
 COFFEE_SQL = f"""
     SELECT z.id, z.zone_code, z.commune_code, z.crop, z.area_ha, z.irrigation_method, z.geom
     FROM crop_zone z
     WHERE z.{_SCOPE.replace(" commune_code", " z.commune_code")} AND z.crop = 'coffee'
       AND coalesce(z.irrigation_method, 'other') NOT IN ('drip', 'sprinkler')"""
+
+
+ZONE_COLUMNS = ["zone_code", "commune_code", "crop_txt", "irr_txt", "area_txt"]
 
 
 def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
@@ -49,45 +53,48 @@ def irrigation_map(conn: Connection, settings: Any, commune: str | None = None,
 
         commune_row(conn, commune)
     params = {"province": settings.province_code, "commune": commune}
-    # the view holds the works, the areas they serve and both kinds of candidates
+    # each kind of candidate is selected once (AWD needs the overlay with the service areas); the
+    # view holds the works, the areas they serve and both kinds of candidates
+    cands = {key: [dict(r._mapping) for r in conn.execute(text(
+        f"SELECT c.id, c.area_ha, ST_XMin(c.geom) AS x0, ST_YMin(c.geom) AS y0, ST_XMax(c.geom) AS x1, "
+        f"ST_YMax(c.geom) AS y1 FROM ({sql}) c ORDER BY c.id"), params)]
+        for key, sql in (("coffee_no_efficient", COFFEE_SQL), ("awd_candidates", AWD_SQL))}
     b = sqlgeo.bounds(conn, f"SELECT geom FROM irrigation_service_area WHERE {_SCOPE} UNION ALL "
-                            f"SELECT geom FROM irrigation_asset WHERE {_SCOPE} UNION ALL SELECT geom FROM ({AWD_SQL}) a "
-                            f"UNION ALL SELECT geom FROM ({COFFEE_SQL}) c", params) \
-        or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :province", params)
+                            f"SELECT geom FROM irrigation_asset WHERE {_SCOPE}", params)
+    boxes = [[[r["y0"], r["x0"]], [r["y1"], r["x1"]]] for rows in cands.values() for r in rows] + ([b] if b else [])
+    b = ([[min(x[0][0] for x in boxes), min(x[0][1] for x in boxes)],
+          [max(x[1][0] for x in boxes), max(x[1][1] for x in boxes)]] if boxes
+         else sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :province", params))
     zoom = sqlgeo.fit_zoom(b)
     m = page.start_map(opts, b, zoom=zoom)
     bbox = (b[0][1] - 0.05, b[0][0] - 0.05, b[1][1] + 0.05, b[1][0] + 0.05)
     basemap.add_base(m, conn, settings, opts, zoom=zoom, bbox=bbox)
     tol = sqlgeo.tolerance_for_zoom(zoom + 1)
 
-    service = sqlgeo.feature_collection(conn, SERVICE_SQL, params, tolerance=tol)
-    for f in service["features"]:
-        f["properties"]["style"] = {"color": styles.SERVICE_AREA, "weight": 1.5, "fillColor": styles.SERVICE_AREA,
-                                    "fillOpacity": 0.12}
-    folium.GeoJson(service, name=t("service_areas", lang), tooltip=basemap.tooltip(
-        service, ["asset_code", "commune_code"], [t("asset", lang), t("commune", lang)])).add_to(m)
+    compact.CompactGeoJson(
+        compact.pack(sqlgeo.encoded_geometries(conn, SERVICE_SQL, params, tolerance=tol), ["asset_code", "commune_code"]),
+        t("service_areas", lang),
+        style={"color": styles.SERVICE_AREA, "weight": 1.5, "fillColor": styles.SERVICE_AREA, "fillOpacity": 0.12},
+        tooltip=[("asset_code", t("asset", lang)), ("commune_code", t("commune", lang))]).add_to(m)
 
     totals = {}
-    for key, sql, color in (("coffee_no_efficient", COFFEE_SQL, styles.COFFEE_NOT_EFFICIENT),
-                            ("awd_candidates", AWD_SQL, styles.AWD_CANDIDATE)):
-        fc = sqlgeo.feature_collection(conn, sql, params, tolerance=tol)
-        area = 0.0
-        for f in fc["features"]:
-            p = f["properties"]
-            area += p["area_ha"] or 0
+    for key, color in (("coffee_no_efficient", styles.COFFEE_NOT_EFFICIENT), ("awd_candidates", styles.AWD_CANDIDATE)):
+        rows = sqlgeo.encoded_geometries(
+            conn, "SELECT id, zone_code, commune_code, crop, area_ha, irrigation_method, geom FROM crop_zone "
+                  "WHERE id = ANY(:ids) ORDER BY id", {"ids": [r["id"] for r in cands[key]]}, tolerance=tol)
+        for _, _, p in rows:
             p["crop_txt"] = crop(p["crop"], lang)
             p["irr_txt"] = IRRIGATION[lang].get(p["irrigation_method"], p["irrigation_method"])
             p["area_txt"] = fmt(p["area_ha"], lang, 2)
-            p["style"] = {"color": "#222", "weight": 0.8, "fillColor": color, "fillOpacity": 0.85}
-        totals[key] = (len(fc["features"]), area)
-        folium.GeoJson(fc, name=t(key, lang), tooltip=basemap.tooltip(
-            fc, ["zone_code", "commune_code", "crop_txt", "irr_txt", "area_txt"],
-            [t("zone", lang), t("commune", lang), t("crop", lang), t("irrigation", lang), t("area_ha", lang)])
-        ).add_to(m)
+        totals[key] = (len(cands[key]), sum(r["area_ha"] or 0 for r in cands[key]))
+        compact.CompactGeoJson(
+            compact.pack(rows, ZONE_COLUMNS), t(key, lang),
+            style={"color": "#222", "weight": 0.8, "fillColor": color, "fillOpacity": 0.85},
+            tooltip=list(zip(ZONE_COLUMNS, [t("zone", lang), t("commune", lang), t("crop", lang),
+                                            t("irrigation", lang), t("area_ha", lang)], strict=True))).add_to(m)
 
-    fc_assets = add_assets(m, conn, ASSETS_SQL, params, opts, tol)
+    kinds = add_assets(m, conn, ASSETS_SQL, params, opts, tol)
     basemap.add_top(m, conn, settings, opts, zoom=zoom, bbox=bbox, labels_show=commune is not None)
-    kinds = sorted({f["properties"]["kind"] for f in fc_assets["features"]})
     items = [(styles.ASSET_COLORS[k], ASSET_KINDS[lang][k]) for k in kinds]
     items += [(styles.SERVICE_AREA, t("service_areas", lang))]
     items += [(styles.AWD_CANDIDATE, f'{t("awd_candidates", lang)}: {totals["awd_candidates"][0]} '

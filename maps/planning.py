@@ -10,14 +10,12 @@ on forestry or non-agricultural land. The rules are a VALUES table so they read 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import folium
-from folium.utilities import JsCode
 from sqlalchemy import Connection, Engine, text
 
-from cropmrv.maps import assets, basemap, page, sqlgeo, styles
+from cropmrv.maps import assets, basemap, compact, page, sqlgeo, styles
 from cropmrv.maps.i18n import CONFLICT_REASONS, CROPS, REVIEW_STATUS, t
 from cropmrv.maps.page import MapOptions
 
@@ -170,23 +168,34 @@ def latest_reviews(conn: Connection, zone_ids: list[int]) -> dict[tuple[int, int
     return out
 
 
-def conflicts(conn: Connection, province: str, commune: str | None = None, min_share: float = 0.1,
-              tolerance: float = 0.0) -> dict[str, Any]:
-    """The conflicts as a FeatureCollection (one feature per crop zone × planning zone pair), each with
-    the status of its latest review (a review naming no planning zone applies to every pair of its zone)."""
+# What a conflict feature carries to the page (names, labels and colours come from CMRV_REVIEW).
+CONFLICT_COLUMNS = ["crop_zone_id", "planning_zone_id", "commune_code", "zone_code", "crop", "land_use_code",
+                    "overlap_ha", "share", "reason", "status", "review_id"]
+
+
+def conflict_rows(conn: Connection, province: str, commune: str | None = None, min_share: float = 0.1
+                  ) -> list[dict[str, Any]]:
+    """The overlay's pairs, each with the status of its latest review (a review naming no planning
+    zone applies to every pair of its zone) — "unreviewed" when there is none."""
     rows = overlay(conn, province, commune, min_share)
-    ids = sorted({r["crop_zone_id"] for r in rows})
-    geoms = {f["id"]: f["geometry"] for f in sqlgeo.feature_collection(
-        conn, "SELECT id, geom FROM crop_zone WHERE id = ANY(:ids)", {"ids": ids}, tolerance=tolerance)["features"]}
-    reviews = latest_reviews(conn, ids)
-    feats = []
+    reviews = latest_reviews(conn, sorted({r["crop_zone_id"] for r in rows}))
     for r in rows:
         both = [reviews.get((r["crop_zone_id"], r["planning_zone_id"])), reviews.get((r["crop_zone_id"], None))]
         rv = max((x for x in both if x), key=lambda x: x["id"], default=None)
-        props = {k: v for k, v in r.items() if k not in ("x0", "y0", "x1", "y1")}
-        props.update(status=rv["status"] if rv else "unreviewed", review_id=rv["id"] if rv else None)
-        feats.append({"type": "Feature", "id": r["crop_zone_id"], "geometry": geoms.get(r["crop_zone_id"]),
-                      "properties": props})
+        r.update(status=rv["status"] if rv else "unreviewed", review_id=rv["id"] if rv else None)
+    return rows
+
+
+def conflicts(conn: Connection, province: str, commune: str | None = None, min_share: float = 0.1,
+              tolerance: float = 0.0) -> dict[str, Any]:
+    """The conflicts as a GeoJSON FeatureCollection (one feature per crop zone × planning zone pair)
+    with the properties the page shows (see :func:`conflict_rows`)."""
+    rows = conflict_rows(conn, province, commune, min_share)
+    ids = sorted({r["crop_zone_id"] for r in rows})
+    geoms = {f["id"]: f["geometry"] for f in sqlgeo.feature_collection(
+        conn, "SELECT id, geom FROM crop_zone WHERE id = ANY(:ids)", {"ids": ids}, tolerance=tolerance)["features"]}
+    feats = [{"type": "Feature", "id": r["crop_zone_id"], "geometry": geoms.get(r["crop_zone_id"]),
+              "properties": {k: r[k] for k in [*CONFLICT_COLUMNS, "commune_name"]}} for r in rows]
     return {"type": "FeatureCollection", "features": [f for f in feats if f["geometry"]]}
 
 
@@ -206,45 +215,45 @@ def planning_map(conn: Connection, settings: Any, commune: str | None = None, mi
         from cropmrv.maps.commune import commune_row
 
         commune_row(conn, commune)
-    b = overlay_bounds(overlay(conn, prov, commune, min_share)) \
-        or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :p", {"p": prov})
+    rows = conflict_rows(conn, prov, commune, min_share)
+    b = overlay_bounds(rows) or sqlgeo.bounds(conn, "SELECT geom FROM admin_unit WHERE code = :p", {"p": prov})
     zoom = sqlgeo.fit_zoom(b)
-    fc = conflicts(conn, prov, commune, min_share, tolerance=sqlgeo.tolerance_for_zoom(zoom + 1))
+    tol = sqlgeo.tolerance_for_zoom(zoom + 1)
     m = page.start_map(opts, b, zoom=zoom)
     bbox = (b[0][1] - 0.05, b[0][0] - 0.05, b[1][1] + 0.05, b[1][0] + 0.05) if b else None
     basemap.add_base(m, conn, settings, opts, zoom=zoom, bbox=bbox)
 
-    pz_ids = sorted({f["properties"]["planning_zone_id"] for f in fc["features"]})
-    pz = sqlgeo.feature_collection(
+    # the planning zones the conflicts lie in, coloured by land-use group
+    pz_ids = sorted({r["planning_zone_id"] for r in rows})
+    pz = sqlgeo.encoded_geometries(
         conn, "SELECT id, land_use_code, plan_name, geom FROM planning_zone WHERE id = ANY(:ids)", {"ids": pz_ids},
-        tolerance=sqlgeo.tolerance_for_zoom(zoom + 1))
-    for f in pz["features"]:
-        col = styles.planning_color(f["properties"]["land_use_code"])
-        f["properties"]["style"] = {"color": col, "weight": 2, "dashArray": "6 4", "fillColor": col,
-                                    "fillOpacity": 0.1}
-    folium.GeoJson(pz, name=t("planning_zones", lang), tooltip=basemap.tooltip(
-        pz, ["land_use_code", "plan_name"], [t("land_use", lang), t("plan", lang)])).add_to(m)
+        tolerance=tol)
+    colors = {c: styles.planning_color(c) for c in {p["land_use_code"] for _, _, p in pz}}
+    compact.CompactGeoJson(
+        compact.pack(pz, ["land_use_code", "plan_name"]), t("planning_zones", lang), style={"weight": 2, "dashArray": "6 4", "fillOpacity": 0.1},
+        style_by=("land_use_code", {c: {"color": v, "fillColor": v} for c, v in colors.items()}),
+        tooltip=[("land_use_code", t("land_use", lang)), ("plan_name", t("plan", lang))]).add_to(m)
 
     # Features carry codes only; names, labels, number formats and colours come from one lookup
     # table (window.CMRV_REVIEW) in static/cropmrv/maps.js — a province has hundreds of conflicts and
-    # repeating the same Vietnamese sentences in each would triple the page.
+    # repeating the same Vietnamese sentences in each would triple the page. A crop zone's outline
+    # is sent once however many pairs it is in (maps.compact).
+    geoms = {i: g for i, g, _ in sqlgeo.encoded_geometries(
+        conn, "SELECT id, geom FROM crop_zone WHERE id = ANY(:ids)",
+        {"ids": sorted({r["crop_zone_id"] for r in rows})}, tolerance=tol, props=False)}
+    fc = compact.pack([(r["crop_zone_id"], geoms.get(r["crop_zone_id"]), r) for r in rows], CONFLICT_COLUMNS)
     counts: dict[str, int] = {}
-    communes: dict[str, str] = {}
-    for f in fc["features"]:
-        p = f["properties"]
-        counts[p["status"]] = counts.get(p["status"], 0) + 1
-        communes[p["commune_code"]] = p.pop("commune_name")
-    js = JsCode("function (feature, layer) { cmrvConflict(feature, layer); }")
-    folium.GeoJson(fc, name=t("conflicts", lang), on_each_feature=js).add_to(m)
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    compact.CompactGeoJson(fc, t("conflicts", lang), on_each="cmrvConflict").add_to(m)
     cfg = _form_config(opts)
-    cfg["communes"] = communes
-    assets.Script("window.CMRV_REVIEW = " + json.dumps(cfg, ensure_ascii=False, separators=(",", ":")) + ";"
-                  ).add_to(m, index=0)
+    cfg["communes"] = {r["commune_code"]: r["commune_name"] for r in rows}
+    assets.Script("window.CMRV_REVIEW = " + compact.to_js(cfg) + ";").add_to(m, index=0)
     basemap.add_top(m, conn, settings, opts, zoom=zoom, bbox=bbox, labels_show=commune is not None)
     page.legend(m, t("status", lang), [(styles.REVIEW_COLORS[s], f"{REVIEW_STATUS[lang][s]} ({counts.get(s, 0)})")
                                        for s in styles.REVIEW_COLORS])
     page.title_panel(m, opts, t("planning_map", lang),
-                     f'{len(fc["features"])} {t("zones_in", lang)} · {settings.province_name}'
+                     f'{len(rows)} {t("zones_in", lang)} · {settings.province_name}'
                      + (f" · {commune}" if commune else ""))
     return m
 

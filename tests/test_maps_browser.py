@@ -390,6 +390,41 @@ def test_irrigation_map(browser, server):
          coffee_px=coffee)
 
 
+TWKB_CASES = [  # (WKT, decimal places): every geometry type the pages send, holes, shared state, negatives
+    ("POINT(108.05123 12.66789)", 5), ("LINESTRING(108 12, 108.0001 12.0002, 107.99 11.5)", 4),
+    ("POLYGON((108 12, 108.01 12, 108.01 12.01, 108 12.01, 108 12), (108.002 12.002, 108.004 12.002, "
+     "108.004 12.004, 108.002 12.002))", 5),
+    ("MULTIPOLYGON(((1 1, 2 1, 2 2, 1 1)), ((-3.5 -3.5, -3 -3.5, -3 -3, -3.5 -3.5)))", 4),
+    ("MULTILINESTRING((0 0, 1 1), (2 2, 3 1, 4 0))", 0), ("MULTIPOINT(1 2, 3 4)", 3),
+    ("GEOMETRYCOLLECTION(POINT(1 2), LINESTRING(0 0, 1 1))", 2), ("POINT(1234567 7654321)", -2),
+    ("POLYGON EMPTY", 4), ("POINT Z (108.1 12.2 540)", 3),
+]
+
+
+def test_twkb_decoder_matches_postgis(browser, server, seeded):
+    """maps.js reads back what PostGIS writes: the decoded geometry equals ST_GeomFromTWKB's."""
+    visit(browser, server + "/maps/pilot-sites")
+    eng = make_engine(seeded[0])
+    with eng.connect() as c:
+        rows = [c.execute(text(
+            "SELECT encode(ST_AsTWKB(g, :p), 'base64') AS b, ST_AsGeoJSON(ST_Force2D(ST_GeomFromTWKB(ST_AsTWKB(g, :p))))"
+            "::json AS j FROM (SELECT ST_GeomFromText(:w, 4326) AS g) s"), {"w": w, "p": p}).one() for w, p in TWKB_CASES]
+    eng.dispose()
+    for (wkt, _), r in zip(TWKB_CASES, rows, strict=True):
+        got = browser.evaluate(f"cmrvTwkb({json.dumps(r.b.replace(chr(10), ''))})")
+        assert _close(got, r.j), (wkt, got, r.j)
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) < 1e-9 * max(1.0, abs(b))
+    return a == b
+
+
 def test_pilot_sites_map(browser, server):
     img, ms = visit(browser, server + "/maps/pilot-sites")
     purple = count_color(img, styles.hex_rgb(styles.PILOT), tol=12)

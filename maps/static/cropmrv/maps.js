@@ -31,6 +31,96 @@
     return {color: "#222222", weight: 1, fillColor: (cfg.colors || COLORS)[status] || "#999999", fillOpacity: 0.85};
   }
 
+  /* TWKB (PostGIS ST_AsTWKB, spec: github.com/TWKB/Specification) in base64 → a GeoJSON geometry.
+   * Our own reader because the page must load nothing from outside and the format is small: a
+   * header (type, precision), optional size/bbox/id list, then zigzag varint coordinates, each the
+   * delta from the previous one across the whole geometry. Extra dimensions (Z, M) are read and
+   * dropped. */
+  function twkb(b64) {
+    var s = window.atob(b64), pos = 0;
+    function varint() {
+      var v = 0, mul = 1, b;
+      do { b = s.charCodeAt(pos++); v += (b & 127) * mul; mul *= 128; } while (b & 128);
+      return v;
+    }
+    function zz() { var v = varint(); return (v % 2) ? -(v + 1) / 2 : v / 2; }
+    function geom() {
+      var head = s.charCodeAt(pos++), type = head & 15, p = head >> 4, meta = s.charCodeAt(pos++);
+      p = (p & 1) ? -((p + 1) >> 1) : p >> 1;
+      var dims = 2, i;
+      if (meta & 8) { var ext = s.charCodeAt(pos++); dims += (ext & 1) + ((ext >> 1) & 1); }
+      if (meta & 2) { varint(); }
+      if (meta & 1) { for (i = 0; i < 2 * dims; i++) { zz(); } }
+      var names = [null, "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                   "GeometryCollection"];
+      if (meta & 16) { return type === 7 ? {type: names[7], geometries: []} : {type: names[type], coordinates: []}; }
+      var f = Math.pow(10, p), last = [0, 0, 0, 0];
+      function point() {
+        var c = [];
+        for (var d = 0; d < dims; d++) { last[d] += zz(); if (d < 2) { c.push(last[d] / f); } }
+        return c;
+      }
+      function line() { var n = varint(), c = []; for (var k = 0; k < n; k++) { c.push(point()); } return c; }
+      function poly() { var n = varint(), c = []; for (var k = 0; k < n; k++) { c.push(line()); } return c; }
+      if (type === 1) { return {type: "Point", coordinates: point()}; }
+      if (type === 2) { return {type: "LineString", coordinates: line()}; }
+      if (type === 3) { return {type: "Polygon", coordinates: poly()}; }
+      var n = varint(), out = [];
+      if (meta & 4) { for (i = 0; i < n; i++) { zz(); } }
+      for (i = 0; i < n; i++) {
+        out.push(type === 4 ? point() : type === 5 ? line() : type === 6 ? poly() : geom());
+      }
+      return type === 7 ? {type: names[7], geometries: out} : {type: names[type], coordinates: out};
+    }
+    return geom();
+  }
+  window.cmrvTwkb = twkb;
+
+  /* A packed layer (maps/compact.py: {"k": names, "f": [[id, geometry, values…]], "d": {column:
+   * [values]}}) → GeoJSON. A geometry given as a number is the one of that earlier row (shared, not
+   * copied); a column in "d" holds indexes into its list of values. */
+  window.cmrvDecode = function (c) {
+    var geoms = [];
+    var features = c.f.map(function (r, i) {
+      var g = r[1];
+      geoms[i] = typeof g === "number" ? geoms[g] : (g ? twkb(g) : null);
+      var p = {}, d = c.d || {};
+      for (var k = 0; k < c.k.length; k++) {
+        var v = r[k + 2];
+        p[c.k[k]] = (d[k] && v !== null) ? d[k][v] : v;
+      }
+      return {type: "Feature", id: r[0], geometry: geoms[i], properties: p};
+    });
+    return {type: "FeatureCollection", features: features.filter(function (f) { return f.geometry; })};
+  };
+
+  function tooltipHtml(p, rows) {
+    return '<div class="cmrv-popup"><table>' + rows.map(function (r) {
+      return "<tr><th>" + esc(r[1]) + "</th><td>" + esc(p[r[0]]) + "</td></tr>";
+    }).join("") + "</table></div>";
+  }
+
+  /* The L.geoJson layer of a packed object; o: {style, styleBy: [property, {value: style}], tooltip:
+   * [[property, label]], onEach: global function name, radius (points as circle markers), interactive}. */
+  window.cmrvLayer = function (c, o) {
+    o = o || {};
+    var by = o.styleBy;
+    return L.geoJson(window.cmrvDecode(c), {
+      interactive: o.interactive !== false,
+      style: function (f) {
+        var st = L.extend({}, o.style || {});
+        return by ? L.extend(st, by[1][f.properties[by[0]]] || {}) : st;
+      },
+      pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: o.radius || 6}); },
+      onEachFeature: function (f, layer) {
+        if (o.tooltip && o.interactive !== false) {
+          layer.bindTooltip(function () { return tooltipHtml(f.properties, o.tooltip); }, {sticky: true});
+        }
+        if (o.onEach) { window[o.onEach](f, layer); }
+      }
+    });
+  };
+
   /* One conflicting crop zone: its colour by review status, a tooltip and the review form. */
   window.cmrvConflict = function (feature, layer) {
     var cfg = window.CMRV_REVIEW;
