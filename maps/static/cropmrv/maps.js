@@ -109,7 +109,9 @@
       interactive: o.interactive !== false,
       style: function (f) {
         var st = L.extend({}, o.style || {});
-        return by ? L.extend(st, by[1][f.properties[by[0]]] || {}) : st;
+        if (by) { L.extend(st, by[1][f.properties[by[0]]] || {}); }
+        if (f.geometry && /LineString/.test(f.geometry.type)) { st.fill = false; }  // a canal is no area
+        return st;
       },
       pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: o.radius || 6}); },
       onEachFeature: function (f, layer) {
