@@ -173,6 +173,8 @@ def latest_reviews(conn: Connection, zone_ids: list[int]) -> dict[tuple[int, int
 # What a conflict feature carries to the page (names, labels and colours come from CMRV_REVIEW).
 CONFLICT_COLUMNS = ["crop_zone_id", "planning_zone_id", "commune_code", "zone_code", "crop", "land_use_code",
                     "overlap_ha", "share", "reason", "status", "review_id"]
+# in the page the crop zone is the feature's id (maps.js puts it back) and the review id is unused
+PAGE_COLUMNS = [c for c in CONFLICT_COLUMNS if c not in ("crop_zone_id", "review_id")]
 
 
 def conflict_rows(conn: Connection, province: str, commune: str | None = None, min_share: float = 0.1
@@ -243,7 +245,7 @@ def planning_map(conn: Connection, settings: Any, commune: str | None = None, mi
     geoms = {i: g for i, g, _ in sqlgeo.encoded_geometries(
         conn, "SELECT id, geom FROM crop_zone WHERE id = ANY(:ids)",
         {"ids": sorted({r["crop_zone_id"] for r in rows})}, tolerance=tol, props=False)}
-    fc = compact.pack([(r["crop_zone_id"], geoms.get(r["crop_zone_id"]), r) for r in rows], CONFLICT_COLUMNS)
+    fc = compact.pack([(r["crop_zone_id"], geoms.get(r["crop_zone_id"]), r) for r in rows], PAGE_COLUMNS)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -127,6 +127,7 @@
   window.cmrvConflict = function (feature, layer) {
     var cfg = window.CMRV_REVIEW;
     var p = feature.properties;
+    if (p.crop_zone_id === undefined) { p.crop_zone_id = feature.id; }
     layer.setStyle(styleOf(p.status, cfg));
     layer.bindTooltip(function () {
       return '<div class="cmrv-popup"><table>' + rowsOf(p, cfg).map(function (r) {
