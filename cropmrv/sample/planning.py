@@ -1,10 +1,9 @@
 """Land-use planning zones (provincial land-use plan 2021–2030), with deliberate conflicts.
 
-Each commune is cut into coarser Voronoi cells than the crop zones. A planning zone's code follows
-the land it covers (area-weighted majority of the land cells whose centroid falls in it): perennials
+Each commune is cut into coarser Voronoi areas than the crop zones; within an area the land cells of
+one category dissolve into one planning zone, so plan boundaries follow field boundaries: perennials
 → CLN, paddies → LUC, annual crops → HNK, unfarmed land → production forest RSX (or residential
-ODT/ONT near the commune centre). Crop zones that differ from the plan then conflict naturally along
-the edges; on top of that a share of planning zones is given a deliberately contradicting code
+ODT/ONT near the commune centre). A share of planning zones is given a deliberately contradicting code
 (for example annual land planned for perennials, paddies planned for urban land) so the planning
 review map has real work to show. The deliberate conflicts are listed in the manifest as the
 answer key.
@@ -28,34 +27,40 @@ CONFLICT_SHARE = 0.08
 
 def planning_zones(communes, cells: pd.DataFrame, scale: Scale, seed: int) -> tuple[pd.DataFrame, list[str]]:
     """Return (planning zones with ``zone_code, ma_xa, land_use_code, geometry`` in EPSG:9218,
-    codes of the deliberately conflicting zones)."""
+    codes of the deliberately conflicting zones).
+
+    A real land-use plan is drawn over the land as it is used, so plan boundaries follow field
+    boundaries: every land cell joins the coarse planning area its centroid falls in, and the cells of
+    one area and one land-use category dissolve into one planning zone. A crop zone therefore lies in a
+    single planning zone of its own category, and the only conflicts are the deliberate ones (the
+    answer key in the manifest), as a reviewer would expect from a plan that mostly fits.
+    """
     out = []
     conflicts: list[str] = []
     for i, geom in enumerate(communes.geometry.values):
         rng = rng_for(seed, "planning", i)
         sub = cells[cells["commune"] == i]
+        if sub.empty:
+            continue
         n = max(2, int(round(len(sub) / scale.planning_cells)))
-        zones = voronoi_cells(geom, random_points_in(geom, n, rng))
-        zones = zones[~shapely.is_empty(zones)]
-        tree = shapely.STRtree(zones)
+        areas = voronoi_cells(geom, random_points_in(geom, n, rng))
+        areas = areas[~shapely.is_empty(areas)]
+        tree = shapely.STRtree(areas)
         pts = shapely.points(sub["x"].to_numpy(), sub["y"].to_numpy())
-        ci, zi = tree.query(pts, predicate="within")
-        cat = np.array([CATEGORY.get(c, "") for c in sub["crop"].to_numpy()], dtype=object)
-        area = sub["area_ha"].to_numpy()
-        codes = []
-        centre = shapely.centroid(geom)
-        d_centre = shapely.distance(shapely.centroid(zones), centre)
+        cell_i, area_i = tree.query_nearest(pts, all_matches=False)
+        area_of = np.empty(len(sub), dtype=int)
+        area_of[cell_i] = area_i
+        cat = np.array([CATEGORY.get(c, "") if isinstance(c, str) else "" for c in sub["crop"].to_numpy()],
+                       dtype=object)
+        # unfarmed land: residential near the commune centre, production forest elsewhere
+        d_centre = shapely.distance(shapely.centroid(areas), shapely.centroid(geom))
         urban = communes["loai"].iat[i] == "Phường"
-        for z in range(len(zones)):
-            mine = ci[zi == z]
-            tally: dict[str, float] = {}
-            for c, a in zip(cat[mine], area[mine], strict=True):
-                tally[c or "none"] = tally.get(c or "none", 0.0) + a
-            best = max(tally.items(), key=lambda kv: kv[1])[0] if tally else "none"
-            if best == "none":
-                best = ("ODT" if urban else "ONT") if d_centre[z] == d_centre.min() else "RSX"
-            codes.append(best)
-        codes = np.asarray(codes, dtype=object)
+        none_code = np.where(area_of == int(np.argmin(d_centre)), "ODT" if urban else "ONT", "RSX")
+        code = np.where(cat == "", none_code, cat)
+        frame = pd.DataFrame({"area": area_of, "code": code, "geometry": sub["geometry"].to_numpy()})
+        groups = sorted(frame.groupby(["area", "code"], sort=True), key=lambda kv: kv[0])
+        zones = np.array([shapely.union_all(g["geometry"].to_numpy()) for _, g in groups], dtype=object)
+        codes = np.array([key[1] for key, _ in groups], dtype=object)
         ma_xa = communes["ma_xa"].iat[i]
         zcodes = [f"QH-{ma_xa}-{k + 1:03d}" for k in range(len(zones))]
         flip = np.flatnonzero((rng.random(len(zones)) < CONFLICT_SHARE) & np.isin(codes, list(CONFLICT)))
