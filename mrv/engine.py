@@ -96,9 +96,10 @@ class Assembler:
         self.usage = usage
         self.key_pool: dict[str, int] = {}
 
-    def _keys_of_block(self, b: Block) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per row: factor-key string id, unverified?, proxy?, tier — computed per distinct key
-        combination (mixed-radix code, O(m) bincount) and broadcast back by one index each."""
+    def _key_tables(self, b: Block) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per distinct factor-key combination of the block's rows (mixed-radix code, O(m) bincount):
+        the combination code of each row, the combinations present, and per combination the
+        factor-key string id, the extra flags (unverified, regional proxy) and the tier."""
         m = len(b.rec)
         combo = np.zeros(m, dtype=np.int64)
         radix = 1
@@ -110,8 +111,7 @@ class Assembler:
             radix *= len(keys)
         present = np.flatnonzero(np.bincount(combo, minlength=1)) if m else np.zeros(0, dtype=np.int64)
         kid = np.zeros(max(radix, 1), dtype=np.int32)
-        unv = np.zeros(max(radix, 1), dtype=bool)
-        proxy = np.zeros(max(radix, 1), dtype=bool)
+        extra = np.zeros(max(radix, 1), dtype=np.int32)
         tier = np.ones(max(radix, 1), dtype=np.int8)
         for c in present:
             names = sorted({keys[(c // r) % len(keys)] for r, keys in varying} - {None})
@@ -119,51 +119,78 @@ class Assembler:
                 self.usage.use(*names)
             factors = [self.fs[k] for k in names]  # a picked key the set lacks raises a clear error
             kid[c] = self.key_pool.setdefault(",".join(names), len(self.key_pool))
-            unv[c] = any(not f.verified for f in factors)
-            proxy[c] = any(f.proxy for f in factors)
+            extra[c] = (FLAGS["unverified_factor"] * any(not f.verified for f in factors)
+                        | FLAGS["regional_proxy"] * any(f.proxy for f in factors))
             tier[c] = max([f.tier for f in factors], default=1)
-        return kid[combo], unv[combo], proxy[combo], tier[combo]
+        return combo, present, kid, extra, tier
 
     def frame(self, blocks: list[Block], ids: np.ndarray, gwp: Mapping[str, float], categories: list[str]) -> pd.DataFrame:
         blocks = [b for b in blocks if len(b.rec)]
-        gases = ["CH4", "N2O", "CO2"]
-        recs, masses, cats, gas, tiers, flags, keys = [], [], [], [], [], [], []
-        for b in blocks:
-            kc, unv, proxy, tier = self._keys_of_block(b)
-            f = b.flags | (unv * FLAGS["unverified_factor"]) | (proxy * FLAGS["regional_proxy"])
-            ne = np.isnan(b.mass)
-            recs.append(b.rec.astype(np.int32, copy=False))
-            masses.append(b.mass)
-            cats.append(np.full(len(b.rec), categories.index(b.category), dtype=np.int16))
-            gas.append(np.full(len(b.rec), gases.index(b.gas), dtype=np.int8))
-            tiers.append(np.where(ne, 0, tier).astype(np.int8))
-            flags.append(np.asarray(f, dtype=np.int32))
-            keys.append(kc)
         if not blocks:
             return empty_results(categories)
-        rec = np.concatenate(recs)
-        mass = np.concatenate(masses)
-        gas_codes = np.concatenate(gas)
+        gases = ["CH4", "N2O", "CO2"]
         gwp_arr = np.array([gwp[g] for g in gases])
-        flag_codes = np.concatenate(flags)
+        # the long columns are filled in place, block by block, and a per-combination value is
+        # gathered only when the block has more than one combination: lists of per-block arrays,
+        # concatenated and copied again by the DataFrame, cost more than the equations
+        tables = [self._key_tables(b) for b in blocks]  # first, so the key pool's final size is known
+        total = sum(len(b.rec) for b in blocks)
+        rec = np.empty(total, dtype=np.int32)
+        mass = np.empty(total)
+        co2e = np.empty(total)
+        cat_codes = np.empty(total, dtype=_code_dtype(len(categories)))
+        gas_codes = np.empty(total, dtype=np.int8)
+        tiers = np.empty(total, dtype=np.int8)
+        flag_codes = np.empty(total, dtype=np.int16)  # 11 flags: < 2**15
+        # codes in the width pandas keeps for the categoricals, so it never copies them again
+        keys = np.empty(total, dtype=_code_dtype(len(self.key_pool)))
+        at = 0
+        for b, (combo, present, kid, extra, tier) in zip(blocks, tables, strict=True):
+            m = len(b.rec)
+            s = slice(at, at + m)
+            at += m
+            g = gases.index(b.gas)
+            rec[s] = b.rec
+            mass[s] = b.mass
+            np.multiply(b.mass, gwp_arr[g], out=co2e[s])
+            cat_codes[s] = categories.index(b.category)
+            gas_codes[s] = g
+            if len(present) == 1:
+                c = present[0]
+                keys[s] = kid[c]
+                tiers[s] = tier[c]
+                np.bitwise_or(b.flags, extra[c], out=flag_codes[s], casting="unsafe")
+            else:
+                np.take(kid.astype(keys.dtype), combo, out=keys[s])
+                np.take(tier, combo, out=tiers[s])
+                np.bitwise_or(b.flags, np.take(extra, combo), out=flag_codes[s], casting="unsafe")
+            tiers[s][np.isnan(b.mass)] = 0
         present = np.flatnonzero(np.bincount(flag_codes))
-        flag_remap = np.zeros(present.max() + 1 if len(present) else 1, dtype=np.int32)
+        flag_remap = np.zeros(present.max() + 1 if len(present) else 1, dtype=_code_dtype(len(present)))
         flag_strings = []
         for i, c in enumerate(present):
             flag_remap[c] = i
             flag_strings.append(",".join(n for n in FLAG_NAMES if c & FLAGS[n]))
         pool = sorted(self.key_pool, key=self.key_pool.get)
-        ids_dtype = pd.CategoricalDtype(pd.Index(ids))
+        # every code below is built in range here, so pandas' per-column range check is skipped
         return pd.DataFrame({
-            "record_id": pd.Categorical.from_codes(rec, dtype=ids_dtype),
-            "category": pd.Categorical.from_codes(np.concatenate(cats), categories=categories),
-            "gas": pd.Categorical.from_codes(gas_codes, categories=gases),
+            "record_id": pd.Categorical.from_codes(rec, dtype=pd.CategoricalDtype(pd.Index(ids)), validate=False),
+            "category": pd.Categorical.from_codes(cat_codes, categories=categories, validate=False),
+            "gas": pd.Categorical.from_codes(gas_codes, categories=gases, validate=False),
             "mass_kg": mass,
-            "co2e_kg": mass * gwp_arr[gas_codes],
-            "tier": np.concatenate(tiers),
-            "flags": pd.Categorical.from_codes(flag_remap[flag_codes], categories=flag_strings),
-            "factor_keys": pd.Categorical.from_codes(np.concatenate(keys), categories=pool),
-        })
+            "co2e_kg": co2e,
+            "tier": tiers,
+            "flags": pd.Categorical.from_codes(np.take(flag_remap, flag_codes), categories=flag_strings, validate=False),
+            "factor_keys": pd.Categorical.from_codes(keys, categories=pool, validate=False),
+        }, copy=False)
+
+
+def _code_dtype(n_categories: int) -> type:
+    """The integer width pandas uses for the codes of ``n_categories`` categories."""
+    for t in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(t).max:
+            return t
+    return np.int64
 
 
 def empty_results(categories: list[str]) -> pd.DataFrame:

@@ -221,7 +221,12 @@ def categorical_codes(df: pd.DataFrame, field: str) -> np.ndarray:
     cats = CATEGORICAL[field]
     if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == cats:
         return col.cat.codes.to_numpy()
-    return pd.Categorical(col, categories=cats).codes
+    # factorize once, then map the few distinct values to vocabulary codes: the same codes as
+    # ``pd.Categorical(col, categories=cats).codes`` at about half the cost on object columns
+    inv, uniq = pd.factorize(col, use_na_sentinel=True)
+    lookup = {c: i for i, c in enumerate(cats)}
+    table = np.array([lookup.get(u, -1) for u in uniq] + [-1], dtype=np.int8 if len(cats) < 127 else np.int16)
+    return table[inv]
 
 
 def validate_records(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> Validation:
