@@ -241,8 +241,9 @@ def indirect_n2o(P: Prepared, L: Lookup, out: list[Block], fcr) -> None:
     if len(rr):  # residue keys only on rows that used F_CR
         pos = np.full(n, 0)
         pos[rr] = np.arange(len(rr))
+        pr = pos[r]
         for codes, keys in rparts:
-            parts.append((np.where(rec_has_fcr > 0, codes[pos[r]] + 1, 0), [None, *keys]))
+            parts.append((np.where(rec_has_fcr > 0, codes[pr] + 1, 0), [None, *keys]))
     out.append(Block(r, "3.D.b.2", "N2O", mass, flags, parts))
     if not L.mc:
         ne = np.flatnonzero(~has2)
@@ -271,13 +272,18 @@ def burning(P: Prepared, L: Lookup, out: list[Block]) -> None:
     cf_keys = [f"burn.cf.{c}" for c in CF_CLASSES]
     cat_codes = BURN_CAT_OF_CROP[P.crop[r]]
     flags = _base_flags(P, r) | np.where(fallback[r], FLAGS["fuel_load_default"], 0)
+    # the per-category selections are the same for both gases: cut once
+    cuts = []
+    for cat in np.unique(cat_codes):
+        sel = np.flatnonzero(cat_codes == cat)
+        cuts.append((cat, sel, r[sel], flags[sel], [(cfc[sel], cf_keys), (mb_code[sel], mb_keys)]
+                     + [(c[sel], k) for c, k in yparts]))
     for gas in ("CH4", "N2O"):
         key = f"burn.gef.{gas.lower()}"
         m = residues.burning_kg(a(num["area_ha"][r]), mass_dm, L.pick(cfc, cf_keys), L.value(key))
-        for cat in np.unique(cat_codes):
-            sel = cat_codes == cat
-            parts = [(cfc[sel], cf_keys), (None, [key]), (mb_code[sel], mb_keys)] + [(c[sel], k) for c, k in yparts]
-            out.append(Block(r[sel], CATEGORIES[cat], gas, m[sel], flags[sel], parts))
+        for cat, sel, rs, fl, cut_parts in cuts:
+            parts = [cut_parts[0], (None, [key]), *cut_parts[1:]]
+            out.append(Block(rs, CATEGORIES[cat], gas, m[sel], fl, parts))
     if not L.mc:
         ne = np.flatnonzero(P.is_annual & np.isnan(burned))
         ne_cat = BURN_CAT_OF_CROP[P.crop[ne]]
