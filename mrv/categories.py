@@ -7,6 +7,7 @@ result blocks (see ``mrv.engine``). The equations themselves live in ``mrv.equat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,11 @@ class Prepared:
     def is_perennial(self) -> np.ndarray:
         return PER_OF_CROP[self.crop] >= 0
 
+    @cached_property
+    def base_flags(self) -> np.ndarray:
+        """Flags every row of a record starts with; built once, gathered by each of the ~20 blocks."""
+        return np.where(self.from_norms, FLAGS["from_norms"], 0).astype(np.int64)
+
 
 def prepare(df: pd.DataFrame, default_climate: str) -> Prepared:
     from cropmrv.mrv.records import NUMERIC_FIELDS
@@ -85,7 +91,7 @@ def prepare(df: pd.DataFrame, default_climate: str) -> Prepared:
 
 
 def _base_flags(P: Prepared, r: np.ndarray) -> np.ndarray:
-    return np.where(P.from_norms[r], FLAGS["from_norms"], 0).astype(np.int64)
+    return P.base_flags[r]
 
 
 # ------------------------------------------------------------------------------------------- 3.C
@@ -202,16 +208,17 @@ def indirect_n2o(P: Prepared, L: Lookup, out: list[Block], fcr) -> None:
     """Eq 11.9 (3.D.b.1 volatilisation → deposition) and Eq 11.10 (3.D.b.2 leaching and runoff)."""
     num, a, n = P.num, L.a, P.n
     syn, org = num["n_synthetic_kg"], num["n_organic_kg"]
-    urea_n = np.minimum(np.nan_to_num(num["urea_kg"]) * L.fs.value("urea.n_fraction"), np.nan_to_num(syn))
+    syn0, org0 = np.nan_to_num(syn), np.nan_to_num(org)
+    urea_n = np.minimum(np.nan_to_num(num["urea_kg"]) * L.fs.value("urea.n_fraction"), syn0)
     partial = np.isnan(syn) | np.isnan(org)
     cl = P.climate
     disagg = L.fs.option("n2o_ef_disaggregation", True)
     ef4_keys = ["n2o.ef4.wet", "n2o.ef4.dry"] if disagg else ["n2o.ef4.aggregated"] * 2
     # 3.D.b.1
     has = ~(np.isnan(syn) & np.isnan(org))
-    tot = np.nan_to_num(syn) + np.nan_to_num(org)
+    tot = syn0 + org0
     r = np.flatnonzero(has & (tot > 0))
-    u, o, g = urea_n[r], np.nan_to_num(syn[r]) - urea_n[r], np.nan_to_num(org[r])
+    u, o, g = urea_n[r], syn0[r] - urea_n[r], org0[r]
     parts = [((u > 0).astype(np.int64), [None, "n2o.frac_gasf.urea"]),
              ((o > 0).astype(np.int64), [None, "n2o.frac_gasf.synthetic"]),
              ((g > 0).astype(np.int64), [None, "n2o.frac_gasm"]), (cl[r], ef4_keys)]
