@@ -285,6 +285,12 @@ def validate_records(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> Val
     left = df["yield_t_ha"].to_numpy() * 0.89 * 1.4 * (1 - np.nan_to_num(burned) - np.nan_to_num(removed))
     with np.errstate(invalid="ignore"):
         warns.append(_issues(df, is_rice & (straw > left * 1.05 + 1e-9), "straw_t_dm_ha", "straw_double_count"))
+    # vocabulary columns with no unknown value are handed on as categoricals of the codes just found,
+    # so the calculator and the digest read codes instead of hashing a million strings again
+    for f, cats in CATEGORICAL.items():
+        col = df[f]
+        if not isinstance(col.dtype, pd.CategoricalDtype) and not ((codes[f] < 0) & col.notna().to_numpy()).any():
+            df[f] = pd.Categorical.from_codes(codes[f], categories=cats)
     return Validation(records=df, errors=_concat(errs), warnings=_concat(warns))
 
 
