@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psycopg
 from sqlalchemy import Engine, text
 
 from cropmrv.db import locks
@@ -169,63 +168,44 @@ def ingest_activity(
         if c not in df.columns:
             df[c] = ""
         df[c] = df[c].astype(str).str.strip()
-    with engine.connect() as sa:
-        tx = sa.begin()
-        try:
-            if datasets.active_dataset(sa, "activity", settings.province_code, commune, year) and \
-                    datasets.active_dataset(sa, "activity", settings.province_code, commune, year)["sha256"] == rep.sha256:
-                rep.status = "unchanged"
-                tx.rollback()
-                return rep
-            rows = _validate(sa, df, year, settings, commune, vocabulary, rep)
-            rep.rejected = len(rep.rejected_features())
-            rep.features_loaded = len(rows)
-            if max_rejects is not None and rep.rejected > max_rejects:
-                raise IngestError(f"{path.name}: {rep.rejected} dòng bị loại, vượt --max-rejects {max_rejects}; không "
-                                  f"dòng nào thay đổi / {rep.rejected} rows rejected, more than --max-rejects "
-                                  f"{max_rejects}: no row changed", rep)
-            if rows.empty:
-                raise IngestError(f"{path.name}: không còn dòng hợp lệ nào / no valid row to load", rep)
-            hits = locks.approved(sa, {*rows["commune_code"], *([commune] if commune else [])}, [year])
-            if hits:
-                raise IngestError(f"{path.name}: " + locks.locked_message(*hits[0])
-                                  + "".join(f"; xã/commune {c} {y}" for c, y in hits[1:])
-                                  + "; không dòng nào thay đổi / no row changed", rep)
-            rep.sort()
-            if dry_run:
-                rep.status = "dry_run"
-                tx.rollback()
-                return rep
-            pg = raw_connection(sa)
-            datasets.register(sa, pg, layer="activity", table="activity", province=settings.province_code,
-                              commune=commune, year=year, source=path, sha256=rep.sha256, rep=rep, loaded_by=loaded_by)
-            cols = ["province_code", "dataset_id", "commune_code", "old_commune_code", "zone_code", "year", "season",
-                    "crop", "item", "amount", "value_text", "unit", "source"]
-            with pg.cursor().copy(f"COPY activity ({', '.join(cols)}) FROM STDIN") as cp:
-                for r in rows.itertuples(index=False):
-                    vals = [r.commune_code, r.old_commune_code, r.zone_code, year, r.season, r.crop, r.item,
-                            r.amount, r.value_text, r.unit, r.source]
-                    cp.write_row([settings.province_code, rep.dataset_id,
-                                  *(None if (v is None or (isinstance(v, float) and v != v)) else v for v in vals)])
-            datasets.store_report(pg, rep)
-            rep.seconds["total"] = round(time.perf_counter() - t0, 3)
-            tx.commit()
-            rep.status = "loaded"
+    with engine.connect() as sa, datasets.load_transaction(sa, rep, path.name) as tx:
+        if datasets.active_dataset(sa, "activity", settings.province_code, commune, year) and \
+                datasets.active_dataset(sa, "activity", settings.province_code, commune, year)["sha256"] == rep.sha256:
+            rep.status = "unchanged"
+            tx.rollback()
             return rep
-        except IngestError as exc:
+        rows = _validate(sa, df, year, settings, commune, vocabulary, rep)
+        rep.rejected = len(rep.rejected_features())
+        rep.features_loaded = len(rows)
+        if max_rejects is not None and rep.rejected > max_rejects:
+            raise IngestError(f"{path.name}: {rep.rejected} dòng bị loại, vượt --max-rejects {max_rejects}; không "
+                              f"dòng nào thay đổi / {rep.rejected} rows rejected, more than --max-rejects "
+                              f"{max_rejects}: no row changed", rep)
+        if rows.empty:
+            raise IngestError(f"{path.name}: không còn dòng hợp lệ nào / no valid row to load", rep)
+        hits = locks.approved(sa, {*rows["commune_code"], *([commune] if commune else [])}, [year])
+        if hits:
+            raise IngestError(f"{path.name}: " + locks.locked_message(*hits[0])
+                              + "".join(f"; xã/commune {c} {y}" for c, y in hits[1:])
+                              + "; không dòng nào thay đổi / no row changed", rep)
+        rep.sort()
+        if dry_run:
+            rep.status = "dry_run"
             tx.rollback()
-            rep.status, rep.error = "refused", str(exc)
-            exc.report = rep
-            raise
-        except psycopg.errors.IntegrityError as exc:  # the approved-submission trigger, or another constraint
-            tx.rollback()
-            msg = (f"{path.name}: cơ sở dữ liệu từ chối dữ liệu, không dòng nào thay đổi / the database refused the "
-                   f"data, no row changed: {exc.diag.message_primary}")
-            rep.status, rep.error = "refused", msg
-            raise IngestError(msg, rep) from exc
-        except BaseException:
-            tx.rollback()
-            raise
+            return rep
+        pg = raw_connection(sa)
+        datasets.register(sa, pg, layer="activity", table="activity", province=settings.province_code,
+                          commune=commune, year=year, source=path, sha256=rep.sha256, rep=rep, loaded_by=loaded_by)
+        cols = ["province_code", "dataset_id", "commune_code", "old_commune_code", "zone_code", "year", "season",
+                "crop", "item", "amount", "value_text", "unit", "source"]
+        with pg.cursor().copy(f"COPY activity ({', '.join(cols)}) FROM STDIN") as cp:
+            for r in rows.itertuples(index=False):
+                vals = [r.commune_code, r.old_commune_code, r.zone_code, year, r.season, r.crop, r.item,
+                        r.amount, r.value_text, r.unit, r.source]
+                cp.write_row([settings.province_code, rep.dataset_id,
+                              *(None if (v is None or (isinstance(v, float) and v != v)) else v for v in vals)])
+        datasets.store_report(pg, rep)
+        return datasets.commit_load(tx, rep, t0)
 
 
 def _none(v: str) -> str | None:

@@ -9,8 +9,12 @@ key serialises two loads of the same thing.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 from sqlalchemy import text
 
@@ -92,3 +96,44 @@ def store_report(pg, rep: IngestReport) -> None:
     pg.execute("UPDATE dataset SET report = %s::jsonb, feature_count = %s, rejected_count = %s, encoding_in = %s "
                "WHERE id = %s", (json.dumps(rep.to_dict(MAX_STORED_ISSUES), ensure_ascii=False, default=str),
                                  rep.features_loaded, rep.rejected, rep.encoding_in, rep.dataset_id))
+
+
+@contextmanager
+def load_transaction(sa, rep: IngestReport, source_name: str) -> Iterator:
+    """One load = one transaction: yield it, and on any failure roll back and refuse with the report.
+
+    A refusal our checks found (``IngestError``), a bad value a reader raised (``ValueError``) and a
+    row a database constraint or trigger refused (for example the approved-submission lock) all end
+    the same way: nothing changed, ``rep.status`` is 'refused', and an ``IngestError`` carrying the
+    report names the file in Vietnamese and English.
+    """
+    tx = sa.begin()
+    try:
+        yield tx
+    except IngestError as exc:
+        tx.rollback()
+        rep.status, rep.error = "refused", str(exc)
+        exc.report = rep
+        raise
+    except ValueError as exc:  # readers' InputError and bad values
+        tx.rollback()
+        rep.status, rep.error = "refused", str(exc)
+        raise IngestError(str(exc), rep) from exc
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+        tx.rollback()
+        d = exc.diag
+        msg = (f"{source_name}: cơ sở dữ liệu từ chối dữ liệu, không dòng nào thay đổi / the database refused "
+               f"the data, no row changed: {d.message_primary} ({d.context or d.constraint_name or ''})")
+        rep.status, rep.error = "refused", msg
+        raise IngestError(msg, rep) from exc
+    except BaseException:
+        tx.rollback()
+        raise
+
+
+def commit_load(tx, rep: IngestReport, t0: float) -> IngestReport:
+    """Commit a load and mark its report loaded, with the total time."""
+    rep.seconds["total"] = round(time.perf_counter() - t0, 3)
+    tx.commit()
+    rep.status = "loaded"
+    return rep

@@ -157,49 +157,36 @@ def ingest_service_links(path: str | Path, *, settings: Settings, engine: Engine
     rep.sha256 = sha256_paths([path])
     rep.features_read = len(raw)
     df = _columns(raw, path.name, rep)
-    with engine.connect() as sa:
-        tx = sa.begin()
-        try:
-            active = datasets.active_dataset(sa, LAYER, settings.province_code, None)
-            if active and active["sha256"] == rep.sha256:
-                rep.status, rep.dataset_id, rep.features_loaded = "unchanged", active["id"], active["feature_count"]
-                rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
-                tx.rollback()
-                return rep
-            rows = validate(sa, df, settings.province_code, rep)
-            rep.sort()
-            rep.rejected = len(rep.rejected_features())
-            if rep.rejected:
-                raise IngestError(f"{path.name}: {rep.rejected} dòng sai, không nạp liên kết nào (một lần nạp thay mọi "
-                                  f"liên kết của các công trình trong tệp) / {rep.rejected} bad rows: no link loaded "
-                                  "(a load replaces all links of the works in the file)", rep)
-            if rows.empty:
-                raise IngestError(f"{path.name}: không có dòng nào / no row to load", rep)
-            rep.features_loaded = len(rows)
-            if dry_run:
-                rep.status = "dry_run"
-                tx.rollback()
-                return rep
-            pg = raw_connection(sa)
-            datasets.register(sa, pg, layer=LAYER, table=None, province=settings.province_code, commune=None,
-                              year=None, source=path, sha256=rep.sha256, rep=rep, loaded_by=loaded_by)
-            works = sorted(set(rows["asset_code"]))
-            gone = pg.execute("DELETE FROM irrigation_service WHERE asset_code = ANY(%s)", (works,)).rowcount
-            with pg.cursor().copy("COPY irrigation_service (asset_code, zone_code, share, dataset_id) FROM STDIN") as cp:
-                for r in rows.itertuples(index=False):
-                    cp.write_row([r.asset_code, r.zone_code, float(r.share), rep.dataset_id])
-            rep.note(f"{len(works)} công trình: thay {gone} liên kết cũ bằng {len(rows)} liên kết / {len(works)} works: "
-                     f"{gone} previous links replaced by {len(rows)}")
-            rep.seconds["total"] = round(time.perf_counter() - t0, 3)
-            datasets.store_report(pg, rep)
-            tx.commit()
-            rep.status = "loaded"
+    with engine.connect() as sa, datasets.load_transaction(sa, rep, path.name) as tx:
+        active = datasets.active_dataset(sa, LAYER, settings.province_code, None)
+        if active and active["sha256"] == rep.sha256:
+            rep.status, rep.dataset_id, rep.features_loaded = "unchanged", active["id"], active["feature_count"]
+            rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
+            tx.rollback()
             return rep
-        except IngestError as exc:
+        rows = validate(sa, df, settings.province_code, rep)
+        rep.sort()
+        rep.rejected = len(rep.rejected_features())
+        if rep.rejected:
+            raise IngestError(f"{path.name}: {rep.rejected} dòng sai, không nạp liên kết nào (một lần nạp thay mọi "
+                              f"liên kết của các công trình trong tệp) / {rep.rejected} bad rows: no link loaded "
+                              "(a load replaces all links of the works in the file)", rep)
+        if rows.empty:
+            raise IngestError(f"{path.name}: không có dòng nào / no row to load", rep)
+        rep.features_loaded = len(rows)
+        if dry_run:
+            rep.status = "dry_run"
             tx.rollback()
-            rep.status, rep.error = "refused", str(exc)
-            exc.report = rep
-            raise
-        except BaseException:
-            tx.rollback()
-            raise
+            return rep
+        pg = raw_connection(sa)
+        datasets.register(sa, pg, layer=LAYER, table=None, province=settings.province_code, commune=None,
+                          year=None, source=path, sha256=rep.sha256, rep=rep, loaded_by=loaded_by)
+        works = sorted(set(rows["asset_code"]))
+        gone = pg.execute("DELETE FROM irrigation_service WHERE asset_code = ANY(%s)", (works,)).rowcount
+        with pg.cursor().copy("COPY irrigation_service (asset_code, zone_code, share, dataset_id) FROM STDIN") as cp:
+            for r in rows.itertuples(index=False):
+                cp.write_row([r.asset_code, r.zone_code, float(r.share), rep.dataset_id])
+        rep.note(f"{len(works)} công trình: thay {gone} liên kết cũ bằng {len(rows)} liên kết / {len(works)} works: "
+                 f"{gone} previous links replaced by {len(rows)}")
+        datasets.store_report(pg, rep)
+        return datasets.commit_load(tx, rep, t0)

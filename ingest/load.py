@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pyproj
 from psycopg import sql
 from sqlalchemy import Engine, text
@@ -101,8 +100,7 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
     with open_source(path, source_layer) as src:
         rep.sha256, rep.features_read = src.sha256, src.feature_count
         chunks = None
-        with engine.connect() as sa:
-            tx = sa.begin()
+        with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
             try:
                 _check_commune(sa, settings, commune)
                 active = datasets.active_dataset(sa, layer, settings.province_code, commune)
@@ -146,31 +144,7 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
                     tx.rollback()
                     return rep
                 progress("swap", 1, 1)
-                rep.seconds["total"] = round(time.perf_counter() - t0, 3)
-                tx.commit()
-                rep.status = "loaded"
-                return rep
-            except IngestError as exc:
-                tx.rollback()
-                rep.status, rep.error = "refused", str(exc)
-                exc.report = rep
-                raise
-            except ValueError as exc:  # readers' InputError and bad values: refuse with the report
-                tx.rollback()
-                rep.status, rep.error = "refused", str(exc)
-                raise IngestError(str(exc), rep) from exc
-            except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
-                # a row our checks let through but a constraint refused (e.g. GEOS versions disagreeing
-                # on validity): say which, roll back everything
-                tx.rollback()
-                d = exc.diag
-                msg = (f"{src.path.name}: cơ sở dữ liệu từ chối dữ liệu, không dòng nào thay đổi / the database refused "
-                       f"the data, no row changed: {d.message_primary} ({d.context or d.constraint_name or ''})")
-                rep.status, rep.error = "refused", msg
-                raise IngestError(msg, rep) from exc
-            except BaseException:
-                tx.rollback()
-                raise
+                return datasets.commit_load(tx, rep, t0)
             finally:
                 if chunks is not None:
                     chunks.close()  # stop the reader thread before the input (or its unzipped copy) goes
