@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -60,6 +62,23 @@ def _refused(exc, report_path: Path | None, quiet: bool) -> None:
     fail(str(exc), code=2)
 
 
+@contextmanager
+def _loading(report_path: Path | None, quiet: bool) -> Iterator:
+    """One engine for one load command, disposed after; a refused load exits 2 with its report."""
+    from cropmrv.db.engine import make_engine
+    from cropmrv.ingest.report import IngestError
+
+    eng = make_engine(get_settings())
+    try:
+        with user_errors():
+            try:
+                yield eng
+            except IngestError as exc:
+                _refused(exc, report_path, quiet)
+    finally:
+        eng.dispose()
+
+
 def _finish(rep, report_path: Path | None, quiet: bool) -> None:
     if report_path is not None:
         rep.write(report_path)
@@ -83,27 +102,18 @@ def vector(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Validate, reproject and load a vector file atomically, as a new version of the layer."""
-    from cropmrv.db.engine import make_engine
     from cropmrv.ingest.load import ingest_vector
-    from cropmrv.ingest.report import IngestError
 
     s = get_settings()
     if layer is Layer.admin_units:
         _admin_units(s, path, source_layer, dry_run, quiet)
         return
-    eng = make_engine(s)
     cb, bar = _progress_bar(path.name)
-    try:
-        with user_errors(), bar:
-            try:
-                rep = ingest_vector(path, layer.value, settings=s, engine=eng, commune=commune, crs=crs,
-                                    encoding=encoding.value, mapping=mapping, dry_run=dry_run,
-                                    max_rejects=max_rejects, progress=cb, source_layer=source_layer,
-                                    repair=not no_repair)
-            except IngestError as exc:
-                _refused(exc, report, quiet)
-    finally:
-        eng.dispose()
+    with _loading(report, quiet) as eng, bar:
+        rep = ingest_vector(path, layer.value, settings=s, engine=eng, commune=commune, crs=crs,
+                            encoding=encoding.value, mapping=mapping, dry_run=dry_run,
+                            max_rejects=max_rejects, progress=cb, source_layer=source_layer,
+                            repair=not no_repair)
     _finish(rep, report, quiet)
 
 
@@ -146,23 +156,12 @@ def activity(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Load activity data (fertiliser, water regime, yields…) per crop zone or per commune."""
-    from cropmrv.db.engine import make_engine
     from cropmrv.ingest.activity import ingest_activity
-    from cropmrv.ingest.report import IngestError
+    from cropmrv.mrv.items import ITEMS
 
-    s = get_settings()
-    eng = make_engine(s)
-    try:
-        with user_errors():
-            try:
-                from cropmrv.mrv.items import ITEMS
-
-                rep = ingest_activity(path, year, settings=s, engine=eng, commune=commune, sheet=sheet,
-                                      vocabulary=ITEMS, dry_run=dry_run, max_rejects=max_rejects)
-            except IngestError as exc:
-                _refused(exc, report, quiet)
-    finally:
-        eng.dispose()
+    with _loading(report, quiet) as eng:
+        rep = ingest_activity(path, year, settings=get_settings(), engine=eng, commune=commune, sheet=sheet,
+                              vocabulary=ITEMS, dry_run=dry_run, max_rejects=max_rejects)
     _finish(rep, report, quiet)
 
 
@@ -174,20 +173,10 @@ def raster(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Check a raster's CRS, nodata and extent against the province and register it."""
-    from cropmrv.db.engine import make_engine
     from cropmrv.ingest.raster import ingest_raster
-    from cropmrv.ingest.report import IngestError
 
-    s = get_settings()
-    eng = make_engine(s)
-    try:
-        with user_errors():
-            try:
-                info = ingest_raster(path, kind, settings=s, engine=eng, nodata=nodata)
-            except IngestError as exc:
-                fail(str(exc), code=2)
-    finally:
-        eng.dispose()
+    with _loading(None, quiet) as eng:
+        info = ingest_raster(path, kind, settings=get_settings(), engine=eng, nodata=nodata)
     if not quiet:
         console.print(info.to_text())
 
@@ -200,18 +189,8 @@ def links(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Load which crop zones each irrigation work serves; replaces the links of the works in the file."""
-    from cropmrv.db.engine import make_engine
     from cropmrv.ingest.links import ingest_service_links
-    from cropmrv.ingest.report import IngestError
 
-    s = get_settings()
-    eng = make_engine(s)
-    try:
-        with user_errors():
-            try:
-                rep = ingest_service_links(path, settings=s, engine=eng, dry_run=dry_run)
-            except IngestError as exc:
-                _refused(exc, report, quiet)
-    finally:
-        eng.dispose()
+    with _loading(report, quiet) as eng:
+        rep = ingest_service_links(path, settings=get_settings(), engine=eng, dry_run=dry_run)
     _finish(rep, report, quiet)
