@@ -35,12 +35,10 @@ from sqlalchemy import Connection, Engine, text
 
 from cropmrv.db.engine import libpq_url
 from cropmrv.mrv.arrow_io import copy_query
-from cropmrv.mrv.calculate import Calculation, code_version, compute
-from cropmrv.mrv.calculate import run_digest as calc_run_digest
+from cropmrv.mrv.calculate import calculate_detailed, code_version
 from cropmrv.mrv.factors import FactorError, FactorSet, load_factor_set, sha256_of
-from cropmrv.mrv.gwp import load_gwp
 from cropmrv.mrv.inputs import Inputs, read_inputs
-from cropmrv.mrv.records import RecordError, records_digest, validate_records
+from cropmrv.mrv.records import RecordError
 from cropmrv.mrv.run_rows import copy_estimates, estimate_table
 from cropmrv.mrv.run_uncertainty import uncertainty_rows
 from cropmrv.mrv.store import lock_factor_set, sync_reference_data
@@ -94,27 +92,6 @@ def make_run_digest(inputs_digest: str, fs: FactorSet, gwp: str, scenario: str, 
 
 # ------------------------------------------------------------------------------------------ rows
 # ------------------------------------------------------------------------------------------ runs
-def _calculate(records: pd.DataFrame, fs: FactorSet, gwp: str, on_error: str, t: dict[str, float]) -> Calculation:
-    """``calculate_detailed`` step by step, to time validation, digest and the equations apart."""
-    t0 = time.perf_counter()
-    v = validate_records(records)
-    if len(v.errors) and on_error == "raise":
-        raise RecordError(v.errors)
-    ok = v.records[v.ok].reset_index(drop=True) if len(v.errors) else v.records
-    t1 = time.perf_counter()
-    g = load_gwp(gwp)
-    usage = fs.usage()
-    c1 = time.process_time()
-    res = compute(ok, fs, g, usage)
-    t["compute_cpu_s"] = time.process_time() - c1
-    t2 = time.perf_counter()
-    digest = records_digest(v.records)
-    t3 = time.perf_counter()
-    t.update(validate_s=t1 - t0, compute_s=t2 - t1, digest_s=t3 - t2)
-    return Calculation(res, v, fs, g, usage.keys_used, usage.unverified_keys_used, usage.proxy_keys_used,
-                       digest, calc_run_digest(digest, fs.digest, g.code))
-
-
 def _find(conn: Connection, run_digest: str) -> Any:
     return conn.execute(text(
         "SELECT id, inputs_digest, record_count, unverified_factors, warnings FROM estimate_run "
@@ -170,7 +147,7 @@ def create_run(
     t["read_cpu_s"] = inputs.timings.get("read_cpu_s", 0.0)
     t["pivot_cpu_s"] = inputs.timings.get("pivot_cpu_s", 0.0)
     say(f"{len(inputs.records):,} records read")
-    calc = _calculate(inputs.records, fs, gwp_code, on_error, t)
+    calc = calculate_detailed(inputs.records, fs, gwp_code, on_error=on_error, timings=t)
     warnings = list(inputs.warnings)
     v = calc.validation
     if len(v.errors):
