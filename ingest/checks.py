@@ -19,7 +19,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from cropmrv.geo.crs import reproject_to_wgs84
+from cropmrv.geo import wkb
+from cropmrv.geo.crs import reproject_to_wgs84, transformer_to_wgs84
 from cropmrv.geo.geometry import area_ha_geodesic, validate_and_repair
 from cropmrv.ingest.communes import Communes, place
 from cropmrv.ingest.encoding import decode_frame_columns
@@ -61,9 +62,28 @@ class Context:
     metric: bool = field(init=False)
     #: hash of (commune, map sheet, parcel) → first feature with it; spans chunks (8 bytes + a fid each)
     identities: dict[int, int] = field(default_factory=dict)
+    _transformer: pyproj.Transformer | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.metric = self.epsg != 4326 and pyproj.CRS.from_epsg(self.epsg).is_projected
+
+    def stager(self):
+        """``chunk → None``: :func:`stage_polygons` with its own transformer, for the reader thread."""
+        if EXPECTED.get(self.layer, "polygon") != "polygon":
+            return None
+        t = pyproj.Transformer.from_pipeline(self.transformer.definition) if self.epsg != 4326 else None
+        epsg, metric = self.epsg, self.metric
+
+        def prepare(chunk) -> None:
+            chunk.stage = stage_polygons(chunk, epsg, t.transform if t else None, metric)
+        return prepare
+
+    @property
+    def transformer(self) -> pyproj.Transformer:
+        """The recorded source → EPSG:4326 operation (lon/lat order), made once per load."""
+        if self._transformer is None:
+            self._transformer = transformer_to_wgs84(self.epsg)[0]
+        return self._transformer
 
 
 def _nfc(df: pd.DataFrame) -> pd.DataFrame:
@@ -143,16 +163,22 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
                 flags.setdefault(i, []).append(code)
 
     # -- geometry -------------------------------------------------------------------------------
-    geoms = _geometry(chunk.geoms, ctx, report, fids, reject)
+    if EXPECTED.get(ctx.layer, "polygon") == "polygon":
+        geoms, wkb_out, geom_m2 = _polygons(chunk, ctx, report, fids, reject)
+    else:
+        geoms = _geometry(chunk.geoms, ctx, report, fids, reject)
+        geom_m2 = np.where(keep, shapely.area(geoms), np.nan) if ctx.metric else None
+        if ctx.epsg != 4326:
+            live = np.flatnonzero(keep)
+            g, st, why = revalidate(reproject_to_wgs84(geoms[live], ctx.epsg), None)
+            geoms[live] = g
+            report.add_many(fids[live[st == "repaired"]], "repaired", "repaired", why[st == "repaired"])
+            reject(_at(n, live[st == "rejected"]), "invalid_geometry", lambda i: "invalid after reprojection")
+        wkb_out = None
     stated_m2 = None
     for col, unit in AREA_COLUMNS.items():
         if col in ctx.colmap:
             stated_m2 = pd.to_numeric(attrs[ctx.colmap[col]], errors="coerce").to_numpy(float) * unit
-    geom_m2 = None
-    if stated_m2 is not None and ctx.metric:
-        geom_m2 = np.where(keep, shapely.area(geoms), np.nan)
-    if ctx.epsg != 4326:
-        geoms[keep] = reproject_to_wgs84(geoms[keep], ctx.epsg)
     if stated_m2 is not None and geom_m2 is None:
         geom_m2 = np.full(n, np.nan)
         geom_m2[keep] = area_ha_geodesic(geoms[keep]) * 1e4
@@ -179,7 +205,9 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
         raw = attrs[src]
         if target in NUMERIC:
             num = pd.to_numeric(raw, errors="coerce")
-            bad = (num.isna() & raw.notna() & (raw.astype("string").str.strip().str.len() > 0)).to_numpy(bool)
+            bad = (num.isna() & raw.notna()).to_numpy(bool)  # then only those: is it more than blanks?
+            if bad.any():
+                bad[bad] = (raw[bad].astype(str).str.strip().str.len() > 0).to_numpy(bool)
             flag(bad, "bad_value", lambda i, r=raw, c=src: f"{c}={r.iloc[i]!r} is not a number")
             num = num.where(num >= 0)
             if NUMERIC[target] is int:
@@ -216,7 +244,112 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
         flag_col[i] = "{" + ",".join(f) + "}"
     out["flags"] = flag_col
     out["geom"] = geoms
+    if wkb_out is not None:
+        out["wkb"] = wkb_out
     return out[keep].reset_index(drop=True)
+
+
+@dataclass
+class PolygonStage:
+    """The GIL-free part of polygon checking for one chunk (see :func:`stage_polygons`)."""
+
+    geoms: np.ndarray  # EPSG:4326 shapely geometries; None where not ``fast``
+    wkb: np.ndarray  # MultiPolygon WKB (EPSG:4326) to COPY; the source bytes where not ``fast``
+    area: np.ndarray | None  # planar area in the source CRS (metric CRS only); NaN where not parsed
+    fast: np.ndarray  # parsed, transformed and valid in EPSG:4326
+
+
+def stage_polygons(chunk, epsg: int, transform, metric: bool) -> PolygonStage:
+    """Transform the chunk's WKB to EPSG:4326 in place, parse it once and check validity there.
+
+    Pure and thread-safe (no report, no shared state; ``transform`` is this thread's own), so the
+    reader thread runs it while the main thread checks attributes (:class:`~cropmrv.ingest.
+    readers.Prefetch`). What is checked is exactly what is stored: the EPSG:4326 bytes.
+    """
+    p = wkb.parse(chunk.wkb)
+    xy = wkb.coordinates(p)
+    area = wkb.planar_areas(p, xy) if metric else None
+    if epsg != 4326:
+        wkb.transform(p, transform, xy)
+    out = wkb.geometry_bytes(p, promote=True)
+    geoms = np.full(len(p), None, dtype=object)
+    geoms[p.ok] = shapely.from_wkb(out[p.ok])
+    fast = p.ok.copy()
+    fast[p.ok] = shapely.is_valid(geoms[p.ok])
+    return PolygonStage(geoms, out, area, fast)
+
+
+def _polygons(chunk, ctx: Context, report: IngestReport, fids: np.ndarray, reject):
+    """Polygon layers: (EPSG:4326 geometries, their MultiPolygon WKB for COPY, planar area in the
+    source CRS or None).
+
+    Fast path, nearly every feature of a real file: :func:`stage_polygons` (usually already run in
+    the reader thread). Everything else (null, empty, Z/M, collections, invalid before or only
+    after reprojection) goes through :func:`validate_and_repair` in the source CRS, is reprojected
+    by shapely, and is checked and repaired again in EPSG:4326 if reprojection broke it.
+    """
+    st0 = chunk.stage if chunk.stage is not None else stage_polygons(
+        chunk, ctx.epsg, ctx.transformer.transform, ctx.metric)
+    geoms, out, area, fast = st0.geoms, st0.wkb, st0.area, st0.fast
+    n = len(fast)
+    if fast.all():
+        return geoms, out, area
+    slow = np.flatnonzero(~fast)
+    rr = validate_and_repair(chunk.source_geoms(slow), "polygon")
+    st = np.full(n, "ok", dtype=object)
+    st[slow] = rr.status
+    notes = np.full(n, "", dtype=object)
+    notes[slow] = rr.notes
+    g = rr.geoms
+    kept = rr.kept
+    if area is not None:
+        area[slow] = np.where(kept, shapely.area(g), np.nan)
+    if ctx.epsg != 4326 and kept.any():
+        ki = np.flatnonzero(kept)
+        g[ki], again, why = revalidate(reproject_to_wgs84(g[ki], ctx.epsg), "polygon")
+        broke = again != "ok"
+        if broke.any():
+            bi = slow[ki[broke]]
+            st[bi] = np.where(again[broke] == "rejected", "rejected_empty", "repaired")
+            notes[bi] = [f"{(x + '; ') if x else ''}{w}" for x, w in zip(notes[bi], why[broke], strict=True)]
+    geoms[slow] = g
+    out[slow] = [shapely.to_wkb(x, byte_order=1) if x is not None else None for x in g]
+    _report_repairs(ctx, report, fids, reject, st, notes, int((rr.dropped_z | rr.dropped_m).sum()),
+                    int(rr.extracted.sum()))
+    return geoms, out, area
+
+
+def revalidate(geoms: np.ndarray, expected: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check geometries again after reprojection; repair the ones it broke.
+
+    A feature valid in its source CRS can come out invalid in EPSG:4326 (rounding at a narrow neck
+    or two nearly touching rings). Returns (geometries, status "ok"/"repaired"/"rejected", note).
+    What leaves here is what the database stores, so this is the loader's validity guarantee.
+    """
+    st = np.full(len(geoms), "ok", dtype=object)
+    why = np.full(len(geoms), "", dtype=object)
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if bad.any():
+        reason = shapely.is_valid_reason(geoms[bad])
+        if expected is None:
+            fixed = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+            gone = shapely.is_empty(fixed) | ~shapely.is_valid(fixed)
+            notes = np.full(len(fixed), "", dtype=object)
+        else:
+            rr = validate_and_repair(geoms[bad], expected)
+            fixed, gone, notes = rr.geoms, ~rr.kept, rr.notes
+        geoms = geoms.copy()
+        geoms[bad] = np.where(gone, None, fixed)
+        st[bad] = np.where(gone, "rejected", "repaired")
+        why[bad] = [f"invalid after reprojection to EPSG:4326 ({r}){'; ' + x if x else ''}"
+                    for r, x in zip(reason, notes, strict=True)]
+    return geoms, st, why
+
+
+def _at(n: int, idx: np.ndarray) -> np.ndarray:
+    m = np.zeros(n, dtype=bool)
+    m[idx] = True
+    return m
 
 
 def _geometry(raw: np.ndarray, ctx: Context, report: IngestReport, fids: np.ndarray, reject) -> np.ndarray:

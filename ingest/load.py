@@ -132,6 +132,8 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
                 ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
                               communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance,
                               native=native)
+                if hasattr(chunks, "prepare"):
+                    chunks.prepare = ctx.stager()  # later chunks: geometry staged in the reader thread
                 pg = raw_connection(sa)
                 if staging_table:
                     _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,

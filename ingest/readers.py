@@ -17,14 +17,16 @@ import hashlib
 import shutil
 import struct
 import tempfile
+import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
@@ -303,11 +305,36 @@ def _pick_layer(path: Path, source_layer: str | None) -> str | None:
 
 @dataclass
 class Chunk:
-    """One bounded slice of the input: attributes, geometries (source CRS) and feature numbers."""
+    """One bounded slice of the input: attributes, geometries (source CRS, as WKB) and feature numbers.
+
+    The WKB stays as GDAL wrote it (an Arrow binary array): the polygon fast path transforms its
+    bytes directly (:mod:`cropmrv.geo.wkb`); shapely geometries are made only where asked for.
+    """
 
     attrs: pd.DataFrame
-    geoms: np.ndarray
+    wkb: pa.Array
     fids: np.ndarray
+    name: str = ""  # the file's name, for messages
+    stage: object = None  # geometry work done ahead in the reader thread (checks.PolygonStage)
+    _geoms: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """All features as shapely geometries in the source CRS (made once, on first use)."""
+        if self._geoms is None:
+            self._geoms = self.source_geoms(None)
+        return self._geoms
+
+    def source_geoms(self, idx: np.ndarray | None) -> np.ndarray:
+        """Shapely geometries of the features at positions ``idx`` (all when None); malformed WKB
+        becomes None (reported as empty geometry) unless GEOS cannot parse it at all."""
+        raw = self.wkb if idx is None else self.wkb.take(pa.array(np.asarray(idx, dtype=np.int64)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # invalid WKB → None, reported per feature
+                return shapely.from_wkb(raw.to_numpy(zero_copy_only=False), on_invalid="warn")
+        except shapely.errors.GEOSException as exc:
+            raise InputError(f"{self.name}: hình học hỏng, không đọc được / unreadable geometry: {exc}") from exc
 
 
 def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True) -> Iterator[Chunk]:
@@ -324,11 +351,10 @@ def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True)
             gcol = meta["geometry_name"] or "wkb_geometry"
             for batch in reader:
                 names = batch.schema.names
-                wkb = batch.column(names.index(gcol)).to_numpy(zero_copy_only=False)
+                wkb = batch.column(names.index(gcol))
                 attrs = batch.select([n for n in names if n != gcol and n != meta.get("fid_column")]).to_pandas()
-                geoms = shapely.from_wkb(wkb, on_invalid="warn")
-                n = len(geoms)
-                yield Chunk(attrs=attrs, geoms=geoms, fids=np.arange(start, start + n))
+                n = len(wkb)
+                yield Chunk(attrs=attrs, wkb=wkb, fids=np.arange(start, start + n), name=src.path.name)
                 start += n
     except InputError:
         raise
@@ -338,49 +364,75 @@ def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True)
         raise InputError(f"{src.path.name}: GDAL không đọc được tệp / GDAL cannot read the file: {exc}") from exc
 
 
-def iter_chunks_prefetch(src: Source, batch_size: int = 10_000, legacy_text: bool = True,
-                         depth: int = 1) -> Iterator[Chunk]:
+class Prefetch:
     """:func:`iter_chunks` run in its own thread, ``depth`` chunks ahead of the consumer.
 
     GDAL reading and shapely parsing release the GIL, so the next chunk is read while this one is
     validated. The whole reader lives in that one thread: GDAL's per-thread configuration (the
-    shapefile text encoding pyogrio sets) then applies to every read.
+    shapefile text encoding pyogrio sets) then applies to every read. Once the consumer knows
+    how (the CRS is decided on the first chunk), it may set :attr:`prepare`: a function run on
+    every later chunk in the reader thread before it is handed over — the loader puts its
+    GIL-free geometry work there (:func:`cropmrv.ingest.checks.stage_polygons`). An error in the
+    reader or in ``prepare`` is raised in the consumer.
     """
-    import queue
-    import threading
 
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    _DONE = object()
 
-    def put(item) -> bool:
-        while not stop.is_set():
+    def __init__(self, src: Source, batch_size: int = 10_000, legacy_text: bool = True, depth: int = 1) -> None:
+        import queue
+        import threading
+
+        self.prepare: Callable[[Chunk], None] | None = None
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._args = (src, batch_size, legacy_text)
+        self._thread = threading.Thread(target=self._work, name="cropmrv-read", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        import queue
+
+        while not self._stop.is_set():
             try:
-                q.put(item, timeout=0.1)
+                self._q.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def work() -> None:
+    def _work(self) -> None:
         try:
-            for c in iter_chunks(src, batch_size, legacy_text):
-                if not put(c):
+            for c in iter_chunks(*self._args):
+                if self.prepare is not None:
+                    self.prepare(c)
+                if not self._put(c):
                     return
-            put(done)
+            self._put(self._DONE)
         except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
+            self._put(exc)
 
-    t = threading.Thread(target=work, name="cropmrv-read", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        t.join(timeout=10)
+    def __iter__(self) -> Prefetch:
+        return self
+
+    def __next__(self) -> Chunk:
+        if self._stop.is_set():
+            raise StopIteration
+        item = self._q.get()
+        if item is self._DONE:
+            self.close()
+            raise StopIteration
+        if isinstance(item, BaseException):
+            self.close()
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop the reader thread (before the input, or its unzipped copy, goes away)."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def iter_chunks_prefetch(src: Source, batch_size: int = 10_000, legacy_text: bool = True,
+                         depth: int = 1) -> Prefetch:
+    """:class:`Prefetch` over ``src``."""
+    return Prefetch(src, batch_size, legacy_text, depth)
