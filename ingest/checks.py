@@ -11,6 +11,7 @@ the whole staging table, because they can span chunks.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -99,38 +100,41 @@ def _nfc(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _by_unique(values: pd.Series, fn) -> pd.Series:
-    """Apply ``fn`` (Series → Series) to the distinct values only: DBF columns repeat a lot."""
+    """Apply ``fn`` (one value → value) to the distinct values only: DBF columns repeat a lot, and a
+    Python call per distinct value is cheaper than pandas string methods on a few hundred."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if len(uniques) == 0:
-        return pd.Series(np.full(len(values), None, dtype=object), index=values.index)
-    done = fn(pd.Series(uniques)).to_numpy(object)
-    out = np.where(codes >= 0, done[np.maximum(codes, 0)], None)
-    return pd.Series(out, index=values.index, dtype=object)
+    done = np.empty(len(uniques) + 1, dtype=object)  # the last slot answers code -1 (missing): None
+    done[:-1] = [fn(u) for u in uniques]
+    return pd.Series(done[codes], index=values.index, dtype=object)
 
 
-def _clean_code_unique(s: pd.Series) -> pd.Series:
-    s = s.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
-    s = s.where(s.str.len() > 0)
-    s = s.where(~s.str.fullmatch(r"\d{1,5}").fillna(False), s.str.zfill(5)).astype(object)
-    return s.where(s.notna(), None)
+_TRAILING_ZEROS = re.compile(r"\.0+$")
+_UP_TO_FIVE_DIGITS = re.compile(r"\d{1,5}")
 
 
-def _as_text_unique(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(values):
-        out = values.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-    else:
-        out = values.astype("string").str.strip()
-        out = out.where(out.str.len() > 0)
-    return out.astype(object).where(out.notna(), None)
+def _code_one(v: object) -> str | None:
+    s = _TRAILING_ZEROS.sub("", str(v).strip())
+    if not s:
+        return None
+    return s.zfill(5) if _UP_TO_FIVE_DIGITS.fullmatch(s) else s
+
+
+def _text_one(v: object) -> str | None:
+    return str(v).strip() or None
+
+
+def _float_text_one(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def _clean_code(values: pd.Series) -> pd.Series:
     """Commune codes as 5-digit strings (DBF numbers lose the leading zero; floats gain '.0')."""
-    return _by_unique(values, _clean_code_unique)
+    return _by_unique(values, _code_one)
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    return _by_unique(values, _as_text_unique)
+    """Text as stored: stripped, blanks missing; whole floats without their '.0' (a DBF number)."""
+    return _by_unique(values, _float_text_one if pd.api.types.is_float_dtype(values) else _text_one)
 
 
 def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
@@ -223,7 +227,7 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
             reject(bad, "bad_value", lambda i, v=vals, c=src, t=target:
                    f"{c}={v.iloc[i]!r}, expected one of {', '.join(ENUMS[t])}")
         if target == "land_use_code":
-            vals = _by_unique(vals, lambda u: u.str.upper())
+            vals = _by_unique(vals, str.upper)
             codes, uniques = pd.factorize(vals)
             bad_u = np.array([bool(unknown_land_use(v)) for v in uniques] + [False], dtype=bool)
             unk = bad_u[np.where(codes >= 0, codes, len(uniques))]
@@ -459,16 +463,17 @@ def _communes(geoms, attrs, ctx: Context, report, fids, keep, reject, flag) -> n
 
 def _duplicates(out: pd.DataFrame, ctx: Context, keep: np.ndarray, reject) -> None:
     """Cadastral identity (commune, map sheet, parcel number) must be unique; later copies are
-    rejected, naming the first. Hashes, not tuples, are remembered, so 2M parcels cost ~150 MB."""
-    key = out[["commune_code", "map_sheet", "parcel_no"]]
-    live = keep & key["map_sheet"].notna().to_numpy(bool) & key["parcel_no"].notna().to_numpy(bool)
+    rejected, naming the first. Hashes, not tuples, are remembered, so 2M parcels cost ~150 MB
+    (Python's 64-bit hash of the identity tuple: one false duplicate in ~10¹² loads of 2M)."""
+    cols = [out[c].to_numpy(object) for c in ("commune_code", "map_sheet", "parcel_no")]
+    live = keep & pd.notna(cols[1]) & pd.notna(cols[2])
     if not live.any():
         return
-    hashes = pd.util.hash_pandas_object(key[live], index=False).to_numpy()
+    hashes = list(map(hash, zip(*(c[live].tolist() for c in cols), strict=True)))
     fids = out["fid"].to_numpy()[live]
     seen = ctx.identities
     # the first fid of each identity, the dict's C loop driven by map (no Python-level loop body)
-    first = np.fromiter(map(seen.setdefault, hashes.tolist(), fids.tolist()), dtype=np.int64, count=len(hashes))
+    first = np.fromiter(map(seen.setdefault, hashes, fids.tolist()), dtype=np.int64, count=len(hashes))
     dup = np.zeros(len(out), dtype=bool)
     where = np.flatnonzero(live)
     dup[where[first != fids]] = True

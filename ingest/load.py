@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from cropmrv.db.engine import raw_connection
 from cropmrv.db.manage import LAYER_TABLES
-from cropmrv.geo.crs import detect_crs
+from cropmrv.geo.crs import declared_epsg, detect_crs
 from cropmrv.ingest import datasets, staging
 from cropmrv.ingest.checks import Context, process_chunk
 from cropmrv.ingest.communes import load_communes
@@ -99,57 +99,59 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
             source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0, staging_table) -> IngestReport:
     with open_source(path, source_layer) as src:
         rep.sha256, rep.features_read = src.sha256, src.feature_count
-        chunks = None
-        with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
-            try:
-                _check_commune(sa, settings, commune)
-                active = datasets.active_dataset(sa, layer, settings.province_code, commune)
-                if active and active["sha256"] == src.sha256:
-                    rep.status, rep.dataset_id = "unchanged", active["id"]
-                    rep.features_loaded = active["feature_count"]
-                    rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
-                    tx.rollback()
-                    return rep
-                communes = load_communes(sa, settings.province_code)
-                # A .cpg saying UTF-8 is read by GDAL natively; legacy text comes as latin1 bytes to re-decode.
-                native = src.is_shapefile and src.cpg == "utf-8" and encoding in ("auto", "utf-8")
-                if native:
-                    rep.encoding_in, rep.encoding_reason = "utf-8", "from the .cpg file / theo tệp .cpg"
-                reader = iter_chunks if staging_table else iter_chunks_prefetch
-                chunks = reader(src, batch_size=batch_size, legacy_text=not native)
-                first = next(chunks)
-                colmap = profile.resolve(src.fields, _empty_columns(first.attrs))
-                missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
-                if missing:
-                    raise IngestError(
-                        f"{src.path.name}: không tìm thấy cột {', '.join(missing)} (các cột: {', '.join(src.fields)}); "
-                        f"dùng --mapping / no column for {', '.join(missing)} (columns: {', '.join(src.fields)}): "
-                        "map it with --mapping", rep)
-                rep.mapping = colmap
-                epsg = _decide_crs(src, first, communes, user_epsg, settings, rep)
-                extra = [c for c in first.attrs.columns if c not in colmap.values()]
-                rep.attributes_kept = extra
-                ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
-                              communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance,
-                              native=native)
-                if hasattr(chunks, "prepare"):
-                    chunks.prepare = ctx.stager()  # later chunks: geometry staged in the reader thread
-                pg = raw_connection(sa)
-                if staging_table:
-                    _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
-                                        progress, dry_run, max_rejects, loaded_by, t0)
-                else:
-                    _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
-                                   progress, dry_run, max_rejects, loaded_by, t0)
-                if dry_run:
-                    rep.status = "dry_run"
-                    tx.rollback()
-                    return rep
-                progress("swap", 1, 1)
-                return datasets.commit_load(tx, rep, t0)
-            finally:
-                if chunks is not None:
+        # A .cpg saying UTF-8 is read by GDAL natively; legacy text comes as latin1 bytes to re-decode.
+        native = src.is_shapefile and src.cpg == "utf-8" and encoding in ("auto", "utf-8")
+        # started first: the reader thread reads ahead while the database is asked what it knows
+        chunks = iter_chunks(src, batch_size=batch_size, legacy_text=not native) if staging_table else \
+            iter_chunks_prefetch(src, batch_size=batch_size, legacy_text=not native, staged=True)
+        try:
+            with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
+                try:
+                    _check_commune(sa, settings, commune)
+                    active = datasets.active_dataset(sa, layer, settings.province_code, commune)
+                    if active and active["sha256"] == src.sha256:
+                        rep.status, rep.dataset_id = "unchanged", active["id"]
+                        rep.features_loaded = active["feature_count"]
+                        rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
+                        tx.rollback()
+                        return rep
+                    communes = load_communes(sa, settings.province_code)
+                    if native:
+                        rep.encoding_in, rep.encoding_reason = "utf-8", "from the .cpg file / theo tệp .cpg"
+                    first = next(chunks)
+                    colmap = profile.resolve(src.fields, _empty_columns(first.attrs))
+                    missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
+                    if missing:
+                        raise IngestError(
+                            f"{src.path.name}: không tìm thấy cột {', '.join(missing)} (các cột: {', '.join(src.fields)}); "
+                            f"dùng --mapping / no column for {', '.join(missing)} (columns: {', '.join(src.fields)}): "
+                            "map it with --mapping", rep)
+                    rep.mapping = colmap
+                    epsg = _decide_crs(src, first, communes, user_epsg, settings, rep)
+                    extra = [c for c in first.attrs.columns if c not in colmap.values()]
+                    rep.attributes_kept = extra
+                    ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
+                                  communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance,
+                                  native=native)
+                    if hasattr(chunks, "set_prepare"):
+                        chunks.set_prepare(ctx.stager())  # later chunks: geometry staged ahead, in its thread
+                    pg = raw_connection(sa)
+                    if staging_table:
+                        _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
+                                            progress, dry_run, max_rejects, loaded_by, t0)
+                    else:
+                        _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
+                                       progress, dry_run, max_rejects, loaded_by, t0)
+                    if dry_run:
+                        rep.status = "dry_run"
+                        tx.rollback()
+                        return rep
+                    progress("swap", 1, 1)
+                    return datasets.commit_load(tx, rep, t0)
+                finally:
                     chunks.close()  # stop the reader thread before the input (or its unzipped copy) goes
+        finally:
+            chunks.close()  # also when the database cannot be reached
 
 
 def _check_counts(src: Source, rep: IngestReport, max_rejects: int | None) -> None:
@@ -267,7 +269,7 @@ def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: S
     if not dec.accepted:
         raise IngestError(f"{src.path.name}: không xác định được hệ tọa độ / cannot determine the coordinate system: "
                           f"{dec.message}{_areas(dec)}", rep)
-    prj_epsg = _prj_epsg(src.crs_wkt)
+    prj_epsg = declared_epsg(src.crs_wkt)
     if user_epsg is None and prj_epsg is not None and dec.epsg != prj_epsg:
         raise IngestError(
             f"{src.path.name}: tệp .prj ghi EPSG:{prj_epsg} nhưng tọa độ chỉ khớp EPSG:{dec.epsg} — nếu đúng, chạy lại "
@@ -283,15 +285,6 @@ def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: S
             f"{_areas(dec, only=dec.epsg)}", rep)
     rep.crs_in, rep.crs_source, rep.crs_operation = f"EPSG:{dec.epsg}", dec.source, dec.operation
     return int(dec.epsg)
-
-
-def _prj_epsg(wkt: str | None) -> int | None:
-    if not wkt:
-        return None
-    try:
-        return pyproj.CRS.from_user_input(wkt).to_epsg(min_confidence=70)
-    except pyproj.exceptions.CRSError:
-        return None
 
 
 def _areas(dec, only: int | None = None) -> str:

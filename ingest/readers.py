@@ -365,51 +365,89 @@ def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True)
 
 
 class Prefetch:
-    """:func:`iter_chunks` run in its own thread, ``depth`` chunks ahead of the consumer.
+    """:func:`iter_chunks` run ahead of the consumer in two threads: one reads, one prepares.
 
-    GDAL reading and shapely parsing release the GIL, so the next chunk is read while this one is
-    validated. The whole reader lives in that one thread: GDAL's per-thread configuration (the
-    shapefile text encoding pyogrio sets) then applies to every read. Once the consumer knows
-    how (the CRS is decided on the first chunk), it may set :attr:`prepare`: a function run on
-    every later chunk in the reader thread before it is handed over — the loader puts its
-    GIL-free geometry work there (:func:`cropmrv.ingest.checks.stage_polygons`). An error in the
-    reader or in ``prepare`` is raised in the consumer.
+    GDAL reading, shapely parsing and pyproj release the GIL, so the next chunks are read and
+    their geometry prepared while this one is validated. The whole reader lives in one thread:
+    GDAL's per-thread configuration (the shapefile text encoding pyogrio sets) then applies to
+    every read. Once the consumer knows how (the CRS is decided on the first chunk), it may set
+    :attr:`prepare`: a function the second thread runs on every later chunk before handing it
+    over — the loader puts its GIL-free geometry work there
+    (:func:`cropmrv.ingest.checks.stage_polygons`). Each queue holds ``depth`` chunks, so memory
+    stays bounded. An error in either thread is raised in the consumer.
     """
 
     _DONE = object()
 
-    def __init__(self, src: Source, batch_size: int = 10_000, legacy_text: bool = True, depth: int = 1) -> None:
+    def __init__(self, src: Source, batch_size: int = 10_000, legacy_text: bool = True, depth: int = 1,
+                 staged: bool = False) -> None:
         import queue
         import threading
 
         self.prepare: Callable[[Chunk], None] | None = None
-        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._ready = threading.Event()  # staged: the chunks after the first wait for set_prepare()
+        if not staged:
+            self._ready.set()
+        self._raw: queue.Queue = queue.Queue(maxsize=depth)
+        self._out: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._args = (src, batch_size, legacy_text)
-        self._thread = threading.Thread(target=self._work, name="cropmrv-read", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._read, name="cropmrv-read", daemon=True),
+                         threading.Thread(target=self._stage, name="cropmrv-stage", daemon=True)]
+        for t in self._threads:
+            t.start()
 
-    def _put(self, item) -> bool:
+    def _put(self, q, item) -> bool:
         import queue
 
         while not self._stop.is_set():
             try:
-                self._q.put(item, timeout=0.1)
+                q.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def _work(self) -> None:
+    def _get(self, q):
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                return q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return self._DONE
+
+    def _read(self) -> None:
         try:
             for c in iter_chunks(*self._args):
-                if self.prepare is not None:
-                    self.prepare(c)
-                if not self._put(c):
+                if not self._put(self._raw, c):
                     return
-            self._put(self._DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._put(exc)
+            self._put(self._raw, self._DONE)
+        except BaseException as exc:  # handed on to the consumer, raised there
+            self._put(self._raw, exc)
+
+    def set_prepare(self, fn: Callable[[Chunk], None] | None) -> None:
+        """Prepare every chunk after the first with ``fn`` (None: hand them over as read)."""
+        self.prepare = fn
+        self._ready.set()
+
+    def _stage(self) -> None:
+        first = True
+        while True:
+            item = self._get(self._raw)
+            if not first:
+                while not self._ready.wait(0.1):
+                    if self._stop.is_set():
+                        return
+            first = False
+            if isinstance(item, Chunk) and self.prepare is not None:
+                try:
+                    self.prepare(item)
+                except BaseException as exc:  # noqa: BLE001 - raised in the consumer
+                    item = exc
+            if not self._put(self._out, item) or not isinstance(item, Chunk):
+                return
 
     def __iter__(self) -> Prefetch:
         return self
@@ -417,7 +455,7 @@ class Prefetch:
     def __next__(self) -> Chunk:
         if self._stop.is_set():
             raise StopIteration
-        item = self._q.get()
+        item = self._out.get()
         if item is self._DONE:
             self.close()
             raise StopIteration
@@ -427,12 +465,13 @@ class Prefetch:
         return item
 
     def close(self) -> None:
-        """Stop the reader thread (before the input, or its unzipped copy, goes away)."""
+        """Stop both threads (before the input, or its unzipped copy, goes away)."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        for t in self._threads:
+            t.join(timeout=10)
 
 
 def iter_chunks_prefetch(src: Source, batch_size: int = 10_000, legacy_text: bool = True,
-                         depth: int = 1) -> Prefetch:
-    """:class:`Prefetch` over ``src``."""
-    return Prefetch(src, batch_size, legacy_text, depth)
+                         depth: int = 1, staged: bool = False) -> Prefetch:
+    """:class:`Prefetch` over ``src`` (``staged``: the consumer will call :meth:`Prefetch.set_prepare`)."""
+    return Prefetch(src, batch_size, legacy_text, depth, staged)

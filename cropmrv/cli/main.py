@@ -33,4 +33,31 @@ app.command("map")(__import__("cropmrv.cli.maps", fromlist=["map_cmd"]).map_cmd)
 
 
 def main() -> None:
-    app()
+    """The ``cropmrv`` console entry point: run the command, then end the process at once.
+
+    Why ``os._exit`` after a normal finish: the interpreter's own teardown — finalising every
+    module of pandas, pyarrow, GDAL and PROJ — takes 0.15–0.2 s on this machine, a visible share
+    of a short command such as one ingest. Commands release what they hold (database
+    connections, temporary files, threads) before returning and nothing here registers atexit
+    work, so only that teardown is skipped; output is flushed first. Errors and Ctrl-C take the
+    normal path. Tests call ``app`` in-process and never reach this.
+    """
+    import contextlib
+    import logging
+    import os
+    import sys
+
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:  # a message: print it as sys.exit would
+            print(exc.code, file=sys.stderr)
+            code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(code)
