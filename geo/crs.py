@@ -38,6 +38,7 @@ __all__ = [
     "official_tm3_zone",
     "reproject_to_wgs84",
     "declared_epsg",
+    "parse_epsg",
     "transformer_to_wgs84",
 ]
 
@@ -372,3 +373,18 @@ def detect_crs(
         "no candidate coordinate system puts the data inside the region; give the CRS explicitly. "
         "Where the candidates would put it / không hệ tọa độ nào đặt dữ liệu trong vùng, hãy chỉ định "
         "hệ tọa độ. Vị trí theo từng hệ: " + (_listing(plausible) or "none / không có")), warnings)  # fmt: skip
+
+
+def parse_epsg(crs: str | int | None) -> int | None:
+    """``EPSG:9210``, ``9210`` or anything pyproj knows → an EPSG code."""
+    if crs is None or crs == "":
+        return None
+    if isinstance(crs, int) or str(crs).isdigit():
+        return int(crs)
+    try:
+        code = pyproj.CRS.from_user_input(crs).to_epsg()
+    except pyproj.exceptions.CRSError as exc:
+        raise ValueError(f"hệ tọa độ không hợp lệ '{crs}' / invalid CRS '{crs}': {exc}") from exc
+    if code is None:
+        raise ValueError(f"không xác định được mã EPSG của '{crs}' / '{crs}' has no EPSG code: give EPSG:N")
+    return code

@@ -20,13 +20,13 @@ import pandas as pd
 import pyproj
 import shapely
 
-from cropmrv.geo import wkb
 from cropmrv.geo.crs import reproject_to_wgs84, transformer_to_wgs84
 from cropmrv.geo.geometry import area_ha_geodesic, validate_and_repair
 from cropmrv.ingest.communes import Communes, place
 from cropmrv.ingest.encoding import decode_frame_columns
 from cropmrv.ingest.profiles import LAYER_COLUMNS, NUMERIC, REQUIRED, Profile, unknown_land_use
 from cropmrv.ingest.report import IngestReport
+from cropmrv.ingest.stage import make_stager, stage_polygons
 
 #: Enumerations of the schema (db/migrations/versions/0001_schema.sql CHECK constraints).
 ENUMS = {
@@ -69,15 +69,8 @@ class Context:
         self.metric = self.epsg != 4326 and pyproj.CRS.from_epsg(self.epsg).is_projected
 
     def stager(self):
-        """``chunk → None``: :func:`stage_polygons` with its own transformer, for the reader thread."""
-        if EXPECTED.get(self.layer, "polygon") != "polygon":
-            return None
-        t = pyproj.Transformer.from_pipeline(self.transformer.definition) if self.epsg != 4326 else None
-        epsg, metric = self.epsg, self.metric
-
-        def prepare(chunk) -> None:
-            chunk.stage = stage_polygons(chunk, epsg, t.transform if t else None, metric)
-        return prepare
+        """``chunk → None`` staging the geometry in the reader's stage thread (None: not a polygon layer)."""
+        return make_stager(self.layer, self.epsg)
 
     @property
     def transformer(self) -> pyproj.Transformer:
@@ -253,36 +246,6 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
     return out[keep].reset_index(drop=True)
 
 
-@dataclass
-class PolygonStage:
-    """The GIL-free part of polygon checking for one chunk (see :func:`stage_polygons`)."""
-
-    geoms: np.ndarray  # EPSG:4326 shapely geometries; None where not ``fast``
-    wkb: np.ndarray  # MultiPolygon WKB (EPSG:4326) to COPY; the source bytes where not ``fast``
-    area: np.ndarray | None  # planar area in the source CRS (metric CRS only); NaN where not parsed
-    fast: np.ndarray  # parsed, transformed and valid in EPSG:4326
-
-
-def stage_polygons(chunk, epsg: int, transform, metric: bool) -> PolygonStage:
-    """Transform the chunk's WKB to EPSG:4326 in place, parse it once and check validity there.
-
-    Pure and thread-safe (no report, no shared state; ``transform`` is this thread's own), so the
-    reader thread runs it while the main thread checks attributes (:class:`~cropmrv.ingest.
-    readers.Prefetch`). What is checked is exactly what is stored: the EPSG:4326 bytes.
-    """
-    p = wkb.parse(chunk.wkb)
-    xy = wkb.coordinates(p)
-    area = wkb.planar_areas(p, xy) if metric else None
-    if epsg != 4326:
-        wkb.transform(p, transform, xy)
-    out = wkb.geometry_bytes(p, promote=True)
-    geoms = np.full(len(p), None, dtype=object)
-    geoms[p.ok] = shapely.from_wkb(out[p.ok])
-    fast = p.ok.copy()
-    fast[p.ok] = shapely.is_valid(geoms[p.ok])
-    return PolygonStage(geoms, out, area, fast)
-
-
 def _polygons(chunk, ctx: Context, report: IngestReport, fids: np.ndarray, reject):
     """Polygon layers: (EPSG:4326 geometries, their MultiPolygon WKB for COPY, planar area in the
     source CRS or None).
@@ -292,8 +255,9 @@ def _polygons(chunk, ctx: Context, report: IngestReport, fids: np.ndarray, rejec
     after reprojection) goes through :func:`validate_and_repair` in the source CRS, is reprojected
     by shapely, and is checked and repaired again in EPSG:4326 if reprojection broke it.
     """
-    st0 = chunk.stage if chunk.stage is not None else stage_polygons(
-        chunk, ctx.epsg, ctx.transformer.transform, ctx.metric)
+    st0 = chunk.stage
+    if st0 is None or st0.epsg != ctx.epsg:  # not staged ahead, or staged with a CRS the data did not confirm
+        st0 = stage_polygons(chunk, ctx.epsg, ctx.transformer.transform if ctx.epsg != 4326 else None, ctx.metric)
     geoms, out, area, fast = st0.geoms, st0.wkb, st0.area, st0.fast
     n = len(fast)
     if fast.all():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pyproj
@@ -20,34 +21,21 @@ from sqlalchemy import Engine, text
 
 from cropmrv.db.engine import raw_connection
 from cropmrv.db.manage import LAYER_TABLES
-from cropmrv.geo.crs import declared_epsg, detect_crs
+from cropmrv.geo.crs import declared_epsg, detect_crs, parse_epsg  # noqa: F401 - parse_epsg: public here too
 from cropmrv.ingest import datasets, staging
 from cropmrv.ingest.checks import Context, process_chunk
 from cropmrv.ingest.communes import load_communes
+from cropmrv.ingest.early import Early, native_text
 from cropmrv.ingest.encoding import detect_encoding, samples_from_frame
 from cropmrv.ingest.profiles import LAYER_COLUMNS, REQUIRED, profile_for
 from cropmrv.ingest.readers import InputError, Source, iter_chunks, iter_chunks_prefetch, open_source
 from cropmrv.ingest.report import IngestError, IngestReport
+from cropmrv.ingest.stage import make_stager
 from cropmrv.settings import Settings
 
 VECTOR_LAYERS = tuple(LAYER_COLUMNS)
 ENCODINGS = ("auto", "utf-8", "cp1258", "tcvn3", "vni")
 Progress = Callable[[str, int, int], None]
-
-
-def parse_epsg(crs: str | int | None) -> int | None:
-    """``EPSG:9210``, ``9210`` or anything pyproj knows → an EPSG code."""
-    if crs is None or crs == "":
-        return None
-    if isinstance(crs, int) or str(crs).isdigit():
-        return int(crs)
-    try:
-        code = pyproj.CRS.from_user_input(crs).to_epsg()
-    except pyproj.exceptions.CRSError as exc:
-        raise ValueError(f"hệ tọa độ không hợp lệ '{crs}' / invalid CRS '{crs}': {exc}") from exc
-    if code is None:
-        raise ValueError(f"không xác định được mã EPSG của '{crs}' / '{crs}' has no EPSG code: give EPSG:N")
-    return code
 
 
 def ingest_vector(
@@ -69,6 +57,7 @@ def ingest_vector(
     batch_size: int = 10_000,
     loaded_by: str | None = None,
     staging_table: bool = False,
+    early: Early | None = None,
 ) -> IngestReport:
     """Load a vector file into ``layer``; returns the report (status loaded/dry_run/unchanged).
 
@@ -76,82 +65,99 @@ def ingest_vector(
     CRS not determinable, more rejects than ``max_rejects``; then no row has changed.
     ``staging_table``: stage in a TEMP table and INSERT … SELECT at the end, instead of COPYing into
     the layer table inside the transaction (same guarantees, about 2× slower; kept for comparison).
+    ``early``: the file already opened and being read by :func:`cropmrv.ingest.early.start` (the
+    CLI starts it before importing this module); taken over, and ignored if it was opened with
+    other arguments.
     """
-    if layer not in VECTOR_LAYERS:
-        raise ValueError(f"lớp không hỗ trợ '{layer}' / unsupported layer '{layer}' (layers: {', '.join(VECTOR_LAYERS)})")
-    if encoding not in ENCODINGS:
-        raise ValueError(f"bảng mã không hỗ trợ '{encoding}' / unsupported encoding '{encoding}' "
-                         f"(use {', '.join(ENCODINGS)})")
-    t0 = time.perf_counter()
-    progress = progress or (lambda stage, done, total: None)
-    user_epsg = parse_epsg(crs)
-    rep = IngestReport(source=Path(path).name, layer=layer, province_code=settings.province_code, commune_code=commune)
-    profile = profile_for(layer, mapping)
+    try:  # a problem with the arguments: the early reader, if any, must not outlive the call
+        if layer not in VECTOR_LAYERS:
+            raise ValueError(f"lớp không hỗ trợ '{layer}' / unsupported layer '{layer}' (layers: {', '.join(VECTOR_LAYERS)})")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"bảng mã không hỗ trợ '{encoding}' / unsupported encoding '{encoding}' "
+                             f"(use {', '.join(ENCODINGS)})")
+        t0 = time.perf_counter()
+        progress = progress or (lambda stage, done, total: None)
+        user_epsg = parse_epsg(crs)
+        rep = IngestReport(source=Path(path).name, layer=layer, province_code=settings.province_code, commune_code=commune)
+        profile = profile_for(layer, mapping)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+    if early is not None and (staging_table or not early.matches(path, source_layer, encoding, crs)):
+        early.close()
+        early = None
     try:
         return _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile, dry_run, max_rejects,
-                       progress, source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0, staging_table)
+                       progress, source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0, staging_table,
+                       early)
     except InputError as exc:  # raised before the transaction: nothing to roll back
         rep.status, rep.error = "refused", str(exc)
         raise IngestError(str(exc), rep) from exc
 
 
 def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile, dry_run, max_rejects, progress,
-            source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0, staging_table) -> IngestReport:
-    with open_source(path, source_layer) as src:
+            source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0, staging_table,
+            early) -> IngestReport:
+    with ExitStack() as stack:
+        if early is not None:
+            stack.callback(early.close)
+            src, native, chunks, spec_epsg = early.src, early.native, early.chunks, early.spec_epsg
+        else:
+            src = stack.enter_context(open_source(path, source_layer))
+            native = native_text(src, encoding)
+            # started first: the reader thread reads ahead while the database is asked what it knows
+            chunks = iter_chunks(src, batch_size=batch_size, legacy_text=not native) if staging_table else \
+                iter_chunks_prefetch(src, batch_size=batch_size, legacy_text=not native, staged=True)
+            stack.callback(chunks.close)  # stop the reader before the input (or its unzipped copy) goes
+            # Speculatively: the geometry is staged in the CRS the user or the .prj names while the
+            # database is asked for the communes; if the data then says otherwise, it is redone.
+            spec_epsg = user_epsg if user_epsg is not None else declared_epsg(src.crs_wkt)
+            if not staging_table and spec_epsg is not None:
+                chunks.set_prepare(make_stager(layer, spec_epsg))
         rep.sha256, rep.features_read = src.sha256, src.feature_count
-        # A .cpg saying UTF-8 is read by GDAL natively; legacy text comes as latin1 bytes to re-decode.
-        native = src.is_shapefile and src.cpg == "utf-8" and encoding in ("auto", "utf-8")
-        # started first: the reader thread reads ahead while the database is asked what it knows
-        chunks = iter_chunks(src, batch_size=batch_size, legacy_text=not native) if staging_table else \
-            iter_chunks_prefetch(src, batch_size=batch_size, legacy_text=not native, staged=True)
-        try:
-            with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
-                try:
-                    _check_commune(sa, settings, commune)
-                    active = datasets.active_dataset(sa, layer, settings.province_code, commune)
-                    if active and active["sha256"] == src.sha256:
-                        rep.status, rep.dataset_id = "unchanged", active["id"]
-                        rep.features_loaded = active["feature_count"]
-                        rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
-                        tx.rollback()
-                        return rep
-                    communes = load_communes(sa, settings.province_code)
-                    if native:
-                        rep.encoding_in, rep.encoding_reason = "utf-8", "from the .cpg file / theo tệp .cpg"
-                    first = next(chunks)
-                    colmap = profile.resolve(src.fields, _empty_columns(first.attrs))
-                    missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
-                    if missing:
-                        raise IngestError(
-                            f"{src.path.name}: không tìm thấy cột {', '.join(missing)} (các cột: {', '.join(src.fields)}); "
-                            f"dùng --mapping / no column for {', '.join(missing)} (columns: {', '.join(src.fields)}): "
-                            "map it with --mapping", rep)
-                    rep.mapping = colmap
-                    epsg = _decide_crs(src, first, communes, user_epsg, settings, rep)
-                    extra = [c for c in first.attrs.columns if c not in colmap.values()]
-                    rep.attributes_kept = extra
-                    ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
-                                  communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance,
-                                  native=native)
-                    if hasattr(chunks, "set_prepare"):
-                        chunks.set_prepare(ctx.stager())  # later chunks: geometry staged ahead, in its thread
-                    pg = raw_connection(sa)
-                    if staging_table:
-                        _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
-                                            progress, dry_run, max_rejects, loaded_by, t0)
-                    else:
-                        _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
-                                       progress, dry_run, max_rejects, loaded_by, t0)
-                    if dry_run:
-                        rep.status = "dry_run"
-                        tx.rollback()
-                        return rep
-                    progress("swap", 1, 1)
-                    return datasets.commit_load(tx, rep, t0)
-                finally:
-                    chunks.close()  # stop the reader thread before the input (or its unzipped copy) goes
-        finally:
-            chunks.close()  # also when the database cannot be reached
+        with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
+            _check_commune(sa, settings, commune)
+            active = datasets.active_dataset(sa, layer, settings.province_code, commune)
+            if active and active["sha256"] == src.sha256:
+                rep.status, rep.dataset_id = "unchanged", active["id"]
+                rep.features_loaded = active["feature_count"]
+                rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
+                tx.rollback()
+                return rep
+            communes = load_communes(sa, settings.province_code)
+            if native:
+                rep.encoding_in, rep.encoding_reason = "utf-8", "from the .cpg file / theo tệp .cpg"
+            first = next(chunks)
+            colmap = profile.resolve(src.fields, _empty_columns(first.attrs))
+            missing = [c for c in REQUIRED.get(layer, ()) if c not in colmap]
+            if missing:
+                raise IngestError(
+                    f"{src.path.name}: không tìm thấy cột {', '.join(missing)} (các cột: {', '.join(src.fields)}); "
+                    f"dùng --mapping / no column for {', '.join(missing)} (columns: {', '.join(src.fields)}): "
+                    "map it with --mapping", rep)
+            rep.mapping = colmap
+            epsg = _decide_crs(src, first, communes, user_epsg, settings, rep)
+            extra = [c for c in first.attrs.columns if c not in colmap.values()]
+            rep.attributes_kept = extra
+            ctx = Context(layer=layer, profile=profile, colmap=colmap, extra=extra, epsg=epsg,
+                          communes=communes, commune=commune, repair=repair, area_tolerance=area_tolerance,
+                          native=native)
+            if hasattr(chunks, "set_prepare") and epsg != spec_epsg:
+                chunks.set_prepare(ctx.stager())  # later chunks: geometry staged ahead, in its thread
+            pg = raw_connection(sa)
+            if staging_table:
+                _stream_via_staging(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
+                                    progress, dry_run, max_rejects, loaded_by, t0)
+            else:
+                _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, commune, rep,
+                               progress, dry_run, max_rejects, loaded_by, t0)
+            if dry_run:
+                rep.status = "dry_run"
+                tx.rollback()
+                return rep
+            progress("swap", 1, 1)
+            return datasets.commit_load(tx, rep, t0)
 
 
 def _check_counts(src: Source, rep: IngestReport, max_rejects: int | None) -> None:

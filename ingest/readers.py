@@ -23,12 +23,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
+
+if TYPE_CHECKING:  # pandas is imported by pyarrow's to_pandas when a chunk is read, not before
+    import pandas as pd
 
 SHAPE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".zip")
@@ -373,8 +376,8 @@ class Prefetch:
     every read. Once the consumer knows how (the CRS is decided on the first chunk), it may set
     :attr:`prepare`: a function the second thread runs on every later chunk before handing it
     over — the loader puts its GIL-free geometry work there
-    (:func:`cropmrv.ingest.checks.stage_polygons`). Each queue holds ``depth`` chunks, so memory
-    stays bounded. An error in either thread is raised in the consumer.
+    (:func:`cropmrv.ingest.stage.stage_polygons`). At most one read chunk and ``depth`` prepared
+    ones wait, so memory stays bounded. An error in either thread is raised in the consumer.
     """
 
     _DONE = object()
@@ -388,7 +391,7 @@ class Prefetch:
         self._ready = threading.Event()  # staged: the chunks after the first wait for set_prepare()
         if not staged:
             self._ready.set()
-        self._raw: queue.Queue = queue.Queue(maxsize=depth)
+        self._raw: queue.Queue = queue.Queue(maxsize=1)
         self._out: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._args = (src, batch_size, legacy_text)
@@ -440,12 +443,12 @@ class Prefetch:
                 while not self._ready.wait(0.1):
                     if self._stop.is_set():
                         return
-            first = False
-            if isinstance(item, Chunk) and self.prepare is not None:
+            if isinstance(item, Chunk) and self.prepare is not None and not first:
                 try:
                     self.prepare(item)
                 except BaseException as exc:  # noqa: BLE001 - raised in the consumer
                     item = exc
+            first = False  # the first chunk goes to the consumer at once: it decides the CRS from it
             if not self._put(self._out, item) or not isinstance(item, Chunk):
                 return
 

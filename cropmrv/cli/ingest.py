@@ -63,12 +63,18 @@ def _refused(exc, report_path: Path | None, quiet: bool) -> None:
 
 
 @contextmanager
-def _loading(report_path: Path | None, quiet: bool) -> Iterator:
-    """One engine for one load command, disposed after; a refused load exits 2 with its report."""
+def _loading(report_path: Path | None, quiet: bool, early=None) -> Iterator:
+    """One engine for one load command, disposed after; a refused load exits 2 with its report.
+    ``early``: a reader started before (closed here if the load never took it over)."""
     from cropmrv.db.engine import make_engine
     from cropmrv.ingest.report import IngestError
 
-    eng = make_engine(get_settings())
+    try:
+        eng = make_engine(get_settings())
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     try:
         with user_errors():
             try:
@@ -102,18 +108,22 @@ def vector(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Validate, reproject and load a vector file atomically, as a new version of the layer."""
+    if layer is Layer.admin_units:
+        _admin_units(get_settings(), path, source_layer, dry_run, quiet)
+        return
+    # Start reading (and reprojecting) first, then import the rest of the loader while that runs.
+    from cropmrv.ingest.early import start
+
+    early = start(path, layer.value, crs=crs, encoding=encoding.value, source_layer=source_layer)
     from cropmrv.ingest.load import ingest_vector
 
     s = get_settings()
-    if layer is Layer.admin_units:
-        _admin_units(s, path, source_layer, dry_run, quiet)
-        return
     cb, bar = _progress_bar(path.name)
-    with _loading(report, quiet) as eng, bar:
+    with _loading(report, quiet, early) as eng, bar:
         rep = ingest_vector(path, layer.value, settings=s, engine=eng, commune=commune, crs=crs,
                             encoding=encoding.value, mapping=mapping, dry_run=dry_run,
                             max_rejects=max_rejects, progress=cb, source_layer=source_layer,
-                            repair=not no_repair)
+                            repair=not no_repair, early=early)
     _finish(rep, report, quiet)
 
 
