@@ -115,17 +115,18 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
             spec_epsg = user_epsg if user_epsg is not None else declared_epsg(src.crs_wkt)
             if not staging_table and spec_epsg is not None:
                 chunks.set_prepare(make_stager(layer, spec_epsg))
-        rep.sha256, rep.features_read = src.sha256, src.feature_count
+        rep.features_read = src.feature_count
         with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
             _check_commune(sa, settings, commune)
             active = datasets.active_dataset(sa, layer, settings.province_code, commune)
+            communes = load_communes(sa, settings.province_code)  # meanwhile the file is hashed in a thread
+            rep.sha256 = src.sha256
             if active and active["sha256"] == src.sha256:
                 rep.status, rep.dataset_id = "unchanged", active["id"]
                 rep.features_loaded = active["feature_count"]
                 rep.note(f"tệp giống hệt bộ dữ liệu {active['id']} đang dùng / identical to active dataset {active['id']}")
                 tx.rollback()
                 return rep
-            communes = load_communes(sa, settings.province_code)
             if native:
                 rep.encoding_in, rep.encoding_reason = "utf-8", "from the .cpg file / theo tệp .cpg"
             first = next(chunks)
@@ -191,19 +192,21 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
     done = 0
     progress("read", 0, src.feature_count)
     fast_fk = not dry_run and staging.skip_row_fk_checks(pg, LAYER_TABLES[layer], settings.province_code)
+    codes: set[str] = set()  # every commune code written, for the foreign-key check after the COPY
     with staging.copy_into(pg, layer, rep.attributes_kept, settings.province_code, rep.dataset_id,
                            enabled=not dry_run) as write:
         for chunk in _chain(first, chunks):
             ctx.codec = _codec(src, chunk, encoding, ctx.codec, rep, ctx.native)
             rows = process_chunk(chunk, ctx, rep)
             write(rows)
+            codes.update(rows["commune_code"].dropna().unique().tolist())
             rep.features_loaded += len(rows)
             done += len(chunk.fids)
             progress("read", done, src.feature_count)
         progress("swap", 0, 1)
     staging.rebuild_indexes(pg, deferred)
     if fast_fk:
-        staging.restore_fk_checks(pg, LAYER_TABLES[layer], rep.dataset_id)
+        staging.restore_fk_checks(pg, LAYER_TABLES[layer], rep.dataset_id, codes)
     rep.seconds["stage"] = round(time.perf_counter() - t0, 3)
     rep.sort()
     _check_counts(src, rep, max_rejects)

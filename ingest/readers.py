@@ -17,9 +17,11 @@ import hashlib
 import shutil
 import struct
 import tempfile
+import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -62,7 +64,7 @@ class Source:
     data_path: Path
     driver: str
     layer: str | None
-    sha256: str
+    digest: str | Future  # sha256, computed in a thread while the reading starts; see sha256
     feature_count: int
     geometry_type: str
     fields: list[str]
@@ -76,6 +78,13 @@ class Source:
     def is_shapefile(self) -> bool:
         return self.driver == "ESRI Shapefile"
 
+    @property
+    def sha256(self) -> str:
+        """The file's fingerprint (waits for the hashing thread the first time)."""
+        if isinstance(self.digest, Future):
+            self.digest = self.digest.result()
+        return self.digest
+
 
 def sha256_paths(paths: list[Path]) -> str:
     """One digest over several files (a shapefile is its sidecars), suffix and bytes of each."""
@@ -87,6 +96,21 @@ def sha256_paths(paths: list[Path]) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_later(paths: list[Path]) -> Future:
+    """:func:`sha256_paths` in a thread of its own: hashlib releases the GIL on large blocks, so a
+    big cadastre is fingerprinted while its first chunks are read (~0.1 s per 50 MB)."""
+    fut: Future = Future()
+
+    def work() -> None:
+        try:
+            fut.set_result(sha256_paths(paths))
+        except BaseException as exc:  # noqa: BLE001 - raised where the digest is asked for
+            fut.set_exception(exc)
+
+    threading.Thread(target=work, name="cropmrv-sha256", daemon=True).start()
+    return fut
 
 
 def _sibling(shp: Path, suffix: str) -> Path | None:
@@ -262,11 +286,11 @@ def describe(data_path: Path, source_layer: str | None = None, display: Path | N
     cpg = None
     if suffix == ".shp":
         side = check_shapefile(data_path)
-        sha = sha or sha256_paths([side[s] for s in SHAPE_SIDECARS if s in side])
+        sha = sha or sha256_later([side[s] for s in SHAPE_SIDECARS if s in side])
         cpg = read_cpg(side.get(".cpg"))
         layer = None
     else:
-        sha = sha or sha256_paths([data_path])
+        sha = sha or sha256_later([data_path])
         layer = _pick_layer(data_path, source_layer)
     try:
         info = pyogrio.read_info(data_path, layer=layer)
@@ -279,7 +303,7 @@ def describe(data_path: Path, source_layer: str | None = None, display: Path | N
         raise InputError(f"{display.name}: không có đối tượng nào / the file holds no features")
     bounds = tuple(float(b) for b in info["total_bounds"]) if info.get("total_bounds") is not None else None
     return Source(
-        path=display, data_path=data_path, driver=info["driver"], layer=layer, sha256=sha,
+        path=display, data_path=data_path, driver=info["driver"], layer=layer, digest=sha,
         feature_count=count, geometry_type=info["geometry_type"], fields=list(info["fields"]),
         crs_wkt=_crs_wkt(info.get("crs"), data_path), cpg=cpg, bounds=bounds,
         fid_column=info.get("fid_column") or None,
@@ -314,12 +338,21 @@ class Chunk:
     bytes directly (:mod:`cropmrv.geo.wkb`); shapely geometries are made only where asked for.
     """
 
-    attrs: pd.DataFrame
+    table: pa.RecordBatch  # the attribute columns as read
     wkb: pa.Array
     fids: np.ndarray
     name: str = ""  # the file's name, for messages
     stage: object = None  # geometry work done ahead in the reader thread (checks.PolygonStage)
     _geoms: np.ndarray | None = field(default=None, repr=False)
+    _attrs: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def attrs(self) -> pd.DataFrame:
+        """The attributes as a DataFrame, made on first use — by the consumer, so that the reader
+        and stage threads (the pipeline's critical path) do not spend time on Python strings."""
+        if self._attrs is None:
+            self._attrs = self.table.to_pandas()
+        return self._attrs
 
     @property
     def geoms(self) -> np.ndarray:
@@ -355,9 +388,9 @@ def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True)
             for batch in reader:
                 names = batch.schema.names
                 wkb = batch.column(names.index(gcol))
-                attrs = batch.select([n for n in names if n != gcol and n != meta.get("fid_column")]).to_pandas()
+                table = batch.select([n for n in names if n != gcol and n != meta.get("fid_column")])
                 n = len(wkb)
-                yield Chunk(attrs=attrs, wkb=wkb, fids=np.arange(start, start + n), name=src.path.name)
+                yield Chunk(table=table, wkb=wkb, fids=np.arange(start, start + n), name=src.path.name)
                 start += n
     except InputError:
         raise

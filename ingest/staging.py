@@ -302,9 +302,19 @@ def skip_row_fk_checks(pg: psycopg.Connection, table: str, province: str) -> boo
     return True
 
 
-def restore_fk_checks(pg: psycopg.Connection, table: str, dataset_id: int) -> None:
-    """Turn the per-row checks back on and verify, set-based, what they would have checked."""
+def restore_fk_checks(pg: psycopg.Connection, table: str, dataset_id: int, codes: set[str] | None = None) -> None:
+    """Turn the per-row checks back on and verify, set-based, what they would have checked.
+
+    ``codes``: every commune code the load wrote, as the loader counted them while encoding —
+    then only those few are looked up instead of scanning the new rows (200k parcels: 0.07 s)."""
     pg.execute("SET LOCAL session_replication_role = origin")
+    if codes is not None:
+        bad = pg.execute("SELECT count(*) FROM unnest(%s::text[]) c WHERE NOT EXISTS "
+                         "(SELECT 1 FROM admin_unit a WHERE a.code = c)", (sorted(codes),)).fetchone()[0]
+        if bad:
+            raise IngestError(f"{bad} mã xã trong {table} không có trong admin_unit / {bad} commune codes in "
+                              f"{table} are missing from admin_unit: no row changed")
+        return
     t = sql.Identifier(table)
     # over the distinct codes: right after a bulk load the table's statistics still say "empty" and
     # the planner picks a nested loop over admin_unit per row (200k rows: 1.3 s; this way 0.1 s)
