@@ -38,7 +38,7 @@ ENUMS = {
     "kind": ("reservoir", "dam", "weir", "canal", "pipeline", "pump_station", "drip_system",
              "sprinkler_system", "other"),
 }
-#: Which geometry kind each layer takes (irrigation assets: any kind).
+#: Which geometry kind each layer takes (irrigation assets: any kind; the rest polygons).
 EXPECTED = {"irrigation_assets": None}
 #: Stated-area columns and their unit in square metres.
 AREA_COLUMNS = {"area_m2": 1.0, "area_ha": 1e4}
@@ -169,7 +169,11 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
             live = np.flatnonzero(keep)
             g, st, why = revalidate(reproject_to_wgs84(geoms[live], ctx.epsg), None)
             geoms[live] = g
-            report.add_many(fids[live[st == "repaired"]], "repaired", "repaired", why[st == "repaired"])
+            fixed = st == "repaired"
+            if ctx.repair:
+                report.add_many(fids[live[fixed]], "repaired", "repaired", why[fixed])
+            else:
+                st[fixed] = "rejected"
             reject(_at(n, live[st == "rejected"]), "invalid_geometry", lambda i: "invalid after reprojection")
         wkb_out = None
     stated_m2 = None
@@ -321,49 +325,27 @@ def _at(n: int, idx: np.ndarray) -> np.ndarray:
 
 
 def _geometry(raw: np.ndarray, ctx: Context, report: IngestReport, fids: np.ndarray, reject) -> np.ndarray:
-    expected = EXPECTED.get(ctx.layer, "polygon")
-    if expected is None:
-        geoms = raw.copy()
-        miss = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        reject(miss, "empty_geometry")
-        zm = ~miss & (shapely.has_z(geoms) | shapely.has_m(geoms))
-        if zm.any():
-            geoms[zm] = shapely.force_2d(geoms[zm])
-            report.note(f"{int(zm.sum())} đối tượng có Z/M, đã bỏ về 2D / {int(zm.sum())} features had Z/M "
-                        "coordinates, dropped to 2D")
-        inv = ~miss & ~shapely.is_valid(geoms)
-        if inv.any():
-            reasons = np.full(len(geoms), "", dtype=object)
-            reasons[inv] = shapely.is_valid_reason(geoms[inv])
-            if ctx.repair:
-                geoms[inv] = shapely.make_valid(geoms[inv], method="structure", keep_collapsed=False)
-                report.add_many(fids[inv], "repaired", "repaired", reasons[inv])
-            else:
-                reject(inv, "invalid_geometry", reasons)
-        return geoms
-    # Fast path: valid 2-D polygons (nearly all of a real file) are kept as they are and promoted
-    # to MultiPolygon in the WKB (staging.hex_wkb); validate_and_repair sees only the rest.
-    tid = shapely.get_type_id(raw)
-    cand = np.isin(tid, (3, 6)) & ~shapely.has_z(raw) & ~_has_m(raw) & ~shapely.is_empty(raw)
-    fast = cand.copy()
-    fast[cand] = shapely.is_valid(raw[cand])
-    if fast.all():
-        return raw.copy()
-    slow = np.flatnonzero(~fast)
+    """Layers of any geometry kind (irrigation works: points, lines, polygons): null/empty
+    rejected, Z/M dropped, invalid repaired (or rejected with ``--no-repair``), in the source CRS.
+    Polygon layers take :func:`_polygons` instead."""
     geoms = raw.copy()
-    rr = validate_and_repair(raw[slow], expected)
-    geoms[slow] = rr.geoms
-    st = np.full(len(raw), "ok", dtype=object)
-    st[slow] = rr.status
-    notes = np.full(len(raw), "", dtype=object)
-    notes[slow] = rr.notes
-    _report_repairs(ctx, report, fids, reject, st, notes, int((rr.dropped_z | rr.dropped_m).sum()),
-                    int(rr.extracted.sum()))
+    miss = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    reject(miss, "empty_geometry")
+    zm = ~miss & (shapely.has_z(geoms) | shapely.has_m(geoms))
+    if zm.any():
+        geoms[zm] = shapely.force_2d(geoms[zm])
+        report.note(f"{int(zm.sum())} đối tượng có Z/M, đã bỏ về 2D / {int(zm.sum())} features had Z/M "
+                    "coordinates, dropped to 2D")
+    inv = ~miss & ~shapely.is_valid(geoms)
+    if inv.any():
+        reasons = np.full(len(geoms), "", dtype=object)
+        reasons[inv] = shapely.is_valid_reason(geoms[inv])
+        if ctx.repair:
+            geoms[inv] = shapely.make_valid(geoms[inv], method="structure", keep_collapsed=False)
+            report.add_many(fids[inv], "repaired", "repaired", reasons[inv])
+        else:
+            reject(inv, "invalid_geometry", reasons)
     return geoms
-
-
-def _has_m(g: np.ndarray) -> np.ndarray:
-    return shapely.has_m(g) if hasattr(shapely, "has_m") else np.zeros(len(g), dtype=bool)
 
 
 def _report_repairs(ctx, report, fids, reject, st, notes, nz: int, ne: int) -> None:

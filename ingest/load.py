@@ -1,11 +1,15 @@
 """``ingest_vector``: the one library function behind ``cropmrv ingest vector``.
 
-One transaction from start to end: the features stream in chunks through validation into a TEMP
-staging table (COPY), set-based checks run over it in SQL, and only then the swap — previous rows
-of the same layer/province/commune to ``<table>_history``, the old dataset marked superseded, the
-new rows and the dataset row inserted. Nothing is visible to others before COMMIT, so a load killed
-at any moment (Ctrl-C, OOM, power) leaves the database exactly as it was; a refused or dry-run load
-rolls back. An identical file (same sha256) for the same layer and commune is a no-op.
+One transaction from start to end. The file is read in bounded chunks by a reader thread while a
+second thread reprojects and validity-checks the polygons (:mod:`cropmrv.ingest.stage`); the main
+thread checks attributes, communes and identities (:mod:`cropmrv.ingest.checks`) and a binary
+COPY streams the accepted rows into the layer table, where they stay invisible to everyone else
+— the uncommitted rows are the staging area (``staging_table=True`` stages in a TEMP table and
+moves the rows by one INSERT … SELECT instead, for comparison). Then the set-based checks and the
+swap: previous rows of the same layer/province/commune to ``<table>_history``, the old dataset
+marked superseded, the dataset row with its report. Nothing is visible before COMMIT, so a load
+killed at any moment (Ctrl-C, OOM, power) leaves the database exactly as it was; a refused or
+dry-run load rolls back. An identical file (same sha256) for the same layer and commune is a no-op.
 """
 
 from __future__ import annotations
@@ -179,7 +183,7 @@ def _stream_direct(sa, pg, src, first, chunks, ctx, encoding, layer, settings, c
 
     The uncommitted rows are the staging area: nobody else sees them before COMMIT, a kill rolls
     them back. Compared with a TEMP staging table and INSERT … SELECT this writes every row once
-    instead of three times, and the server parses, checks (FKs, ST_IsValid) and indexes chunk n
+    instead of three times, and the server stores and indexes chunk n
     while Python validates chunk n+1. Into a table holding fewer rows than the file brings, the
     secondary indexes are dropped and built after the COPY (staging.defer_indexes). A dry run
     validates only and COPYs nothing.

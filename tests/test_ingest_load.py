@@ -332,3 +332,96 @@ def test_indexes_deferred_on_a_bulk_load_are_rebuilt_and_rolled_back_on_refusal(
     with pytest.raises(IngestError, match="max-rejects 0"):
         load(fresh_db, fresh_engine, out, max_rejects=0)
     assert _indexes(fresh_engine) == before
+
+
+BOWTIE_SQL = ("ST_Multi(ST_GeomFromText('POLYGON((108 12.6,108.01 12.61,108.01 12.6,108 12.61,108 12.6))',4326))")
+
+
+@pytest.mark.parametrize("table,cols,vals", [
+    ("parcel", "", ""),
+    ("crop_zone", ", crop", ", 'coffee'"),
+    ("planning_zone", ", land_use_code", ", 'CLN'"),
+    ("irrigation_asset", ", kind", ", 'canal'"),
+    ("pilot_site", ", site_code, name, crop", ", 'X1', 'x', 'coffee'"),
+])
+def test_geometry_validity_trigger_guards_every_other_writer(conn, table, cols, vals):
+    """The loader checks validity itself (and skips the trigger on its superuser fast path); any
+    other INSERT or UPDATE of an invalid geometry is refused by the table's trigger."""
+    import sqlalchemy
+
+    ds = conn.execute(text("INSERT INTO dataset (layer, province_code, source_name, sha256) "
+                           "VALUES ('parcels', '66', 't', repeat('b', 64)) RETURNING id")).scalar()
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match=f"invalid geometry in {table}"), conn.begin_nested():
+        conn.execute(text(f"INSERT INTO {table} (province_code, dataset_id, commune_code, geom{cols}) "
+                          f"VALUES ('66', :d, '24133', {BOWTIE_SQL}{vals})"), {"d": ds})
+    rid = conn.execute(text(f"INSERT INTO {table} (province_code, dataset_id, commune_code, geom{cols}) VALUES "
+                            f"('66', :d, '24133', ST_Multi(ST_MakeEnvelope(108, 12.6, 108.01, 12.61, 4326)){vals}) "
+                            "RETURNING id"), {"d": ds}).scalar()
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="Self-intersection"), conn.begin_nested():
+        conn.execute(text(f"UPDATE {table} SET geom = {BOWTIE_SQL} WHERE id = :i"), {"i": rid})
+
+
+def test_loads_as_an_ordinary_role_take_the_checked_path(fresh_db, fresh_engine):
+    """Not a superuser (a shared server's application role): per-row foreign keys and the
+    geometry trigger run for every row, and the load is the same."""
+    import os
+
+    from sqlalchemy import create_engine
+
+    role = f"loader_{os.getpid()}"
+    with fresh_engine.begin() as c:
+        owner = c.execute(text("SELECT current_user")).scalar()
+        c.execute(text(f'CREATE ROLE {role} LOGIN NOSUPERUSER IN ROLE "{owner}"'))  # owns the tables through it
+    eng = create_engine(fresh_engine.url.set(username=role))
+    try:
+        rep = load(fresh_db, eng)
+        assert rep.status == "loaded" and (rep.features_loaded, rep.rejected) == (45, 3)
+        with eng.connect() as c:
+            assert c.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar() is False
+            assert c.execute(text("SELECT bool_and(ST_IsValid(geom)), count(*) FROM parcel")).one() == (True, 45)
+    finally:
+        eng.dispose()
+        with fresh_engine.begin() as c:
+            c.execute(text(f"DROP OWNED BY {role}"))
+            c.execute(text(f"DROP ROLE {role}"))
+
+
+def test_ingest_takes_over_an_early_reader_or_closes_a_mismatched_one(fresh_db, fresh_engine):
+    from cropmrv.ingest.early import start
+
+    early = start(PARCELS, "parcels")
+    assert early is not None and early.spec_epsg == 9218
+    rep = load(fresh_db, fresh_engine, early=early)
+    assert rep.status == "loaded" and rep.features_loaded == 45
+    assert early.chunks._stop.is_set()  # closed by the load
+    other = start(PARCELS, "parcels", encoding="cp1258")
+    rep = load(fresh_db, fresh_engine, early=other)  # not what the load was asked: opened afresh
+    assert rep.status == "unchanged" and other.chunks._stop.is_set()
+    assert start(PARCELS.with_suffix(".missing"), "parcels") is None  # problems are left to the loader
+
+
+def test_polygons_broken_by_reprojection_are_repaired_in_wgs84(fresh_db, fresh_engine, tmp_path):
+    """A hole touching its shell at a vertex is valid in VN-2000, but the vertex lands a hair on
+    the wrong side of the curved-then-straightened edge in EPSG:4326 for two of these four. The
+    loader checks what it stores, so it repairs them there and says so; nothing invalid lands
+    (this runs on the superuser fast path, where the table's validity trigger is skipped)."""
+    import geopandas as gpd
+
+    x0, y0 = 500000.0, 1400000.0
+    cx, cy = x0 + 500, y0 + 500
+    shell = [(x0, y0), (x0 + 1000, y0), (x0 + 1000, y0 + 1000), (x0, y0 + 1000), (x0, y0)]
+    tips = {"right": (x0 + 1000, cy), "left": (x0, cy), "top": (cx, y0 + 1000), "bottom": (cx, y0)}
+    geoms = []
+    for side, tip in tips.items():
+        d = (100, 50) if side in ("right", "left") else (50, 100)
+        geoms.append(shapely.Polygon(shell, [[tip, (cx + d[0], cy + d[1]), (cx - d[0], cy - d[1]), tip]]))
+    assert all(shapely.is_valid(geoms))
+    gdf = gpd.GeoDataFrame({"SoThua": list(tips), "SoTo": ["1"] * 4}, geometry=geoms, crs=9218)
+    path = tmp_path / "holes.shp"
+    gdf.to_file(path, encoding="UTF-8")
+    rep = load(fresh_db, fresh_engine, path)
+    assert rep.status == "loaded" and rep.features_loaded == 4
+    fixed = {i.feature: i.detail for i in rep.issues if i.code == "repaired"}
+    assert sorted(fixed) == [2, 3] and all("invalid after reprojection to EPSG:4326" in d for d in fixed.values())
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT bool_and(ST_IsValid(geom)), count(*) FROM parcel")).one() == (True, 4)
