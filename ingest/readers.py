@@ -342,7 +342,7 @@ class Chunk:
     wkb: pa.Array
     fids: np.ndarray
     name: str = ""  # the file's name, for messages
-    stage: object = None  # geometry work done ahead in the reader thread (checks.PolygonStage)
+    stage: object = None  # geometry work done ahead in the stage thread (stage.PolygonStage)
     _geoms: np.ndarray | None = field(default=None, repr=False)
     _attrs: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -392,10 +392,6 @@ def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True)
                 n = len(wkb)
                 yield Chunk(table=table, wkb=wkb, fids=np.arange(start, start + n), name=src.path.name)
                 start += n
-    except InputError:
-        raise
-    except shapely.errors.GEOSException as exc:
-        raise InputError(f"{src.path.name}: hình học hỏng, không đọc được / unreadable geometry: {exc}") from exc
     except pyogrio.errors.DataSourceError as exc:
         raise InputError(f"{src.path.name}: GDAL không đọc được tệp / GDAL cannot read the file: {exc}") from exc
 
