@@ -148,3 +148,28 @@ def test_cli_activity_and_raster(fresh_db, fresh_engine, tmp_path):
     assert "covers" in r.output
     r = runner.invoke(app, ["ingest", "raster", str(write_dem(tmp_path / "n.tif", crs=None)), "--kind", "dem"])
     assert r.exit_code == 2 and "no CRS" in r.output
+
+
+def test_cli_process_leaves_no_unzipped_copy_behind(fresh_db, fresh_engine, tmp_path):
+    """The real process (it ends with os._exit after the command, and starts reading before the
+    loader is imported) removes the unpacked zip whether the load succeeds or is refused."""
+    from .data.ingest import make_fixtures as fx
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+    zipped = fx.nested_zip(PARCELS, tmp_path / "xa.zip")
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "cropmrv", "ingest", "vector", str(zipped), "--layer", "parcels",
+                               *extra], env=env, capture_output=True, text=True, timeout=120)
+
+    refused = run("--max-rejects", "0")
+    assert refused.returncode == 2 and "max-rejects" in refused.stderr
+    wrong = run("--crs", "EPSG:9210")  # the data do not fit there: refused, saying where they would land
+    assert wrong.returncode == 2 and "EPSG:9210" in wrong.stderr
+    ok = run("-q")
+    assert ok.returncode == 0, ok.stderr
+    assert list(tmp.iterdir()) == []
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM parcel")).scalar() == 45

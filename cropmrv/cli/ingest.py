@@ -115,10 +115,15 @@ def vector(
     from cropmrv.ingest.early import start
 
     early = start(path, layer.value, crs=crs, encoding=encoding.value, source_layer=source_layer)
-    from cropmrv.ingest.load import ingest_vector
+    try:
+        from cropmrv.ingest.load import ingest_vector
 
-    s = get_settings()
-    cb, bar = _progress_bar(path.name)
+        s = get_settings()
+        cb, bar = _progress_bar(path.name)
+    except BaseException:  # before the load takes the reader over: stop it, remove any unzipped copy
+        if early is not None:
+            early.close()
+        raise
     with _loading(report, quiet, early) as eng, bar:
         rep = ingest_vector(path, layer.value, settings=s, engine=eng, commune=commune, crs=crs,
                             encoding=encoding.value, mapping=mapping, dry_run=dry_run,
