@@ -102,7 +102,8 @@ def child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_ogr2ogr(s: Settings, shp: Path) -> float:
+def run_ogr2ogr(s: Settings, shp: Path, *extra: str) -> float:
+    """``ogr2ogr -f PostgreSQL`` with COPY into a new table ``ogr_bench``; ``extra``: more options."""
     u = s.sqlalchemy_url().split("://", 1)[1]
     user, rest = u.split("@", 1)
     hostport, db = rest.split("/", 1)
@@ -110,23 +111,14 @@ def run_ogr2ogr(s: Settings, shp: Path) -> float:
     pg = f"PG:host={host} port={port} dbname={db} user={user}"
     t = time.perf_counter()
     subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(shp), "-nln", "ogr_bench", "-nlt", "PROMOTE_TO_MULTI",
-                    "-lco", "GEOMETRY_NAME=geom", "--config", "PG_USE_COPY", "YES"], check=True)
+                    *extra, "-lco", "GEOMETRY_NAME=geom", "--config", "PG_USE_COPY", "YES"], check=True)
     return time.perf_counter() - t
 
 
 def run_ogr2ogr_alike(s: Settings, shp: Path) -> float:
     """ogr2ogr asked for part of what we do — reproject to EPSG:4326 and make geometries valid —
     for context only: the ratio is taken against the plain load above."""
-    u = s.sqlalchemy_url().split("://", 1)[1]
-    user, rest = u.split("@", 1)
-    hostport, db = rest.split("/", 1)
-    host, port = hostport.split(":")
-    pg = f"PG:host={host} port={port} dbname={db} user={user}"
-    t = time.perf_counter()
-    subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(shp), "-nln", "ogr_bench", "-nlt", "PROMOTE_TO_MULTI",
-                    "-t_srs", "EPSG:4326", "-makevalid", "-lco", "GEOMETRY_NAME=geom",
-                    "--config", "PG_USE_COPY", "YES"], check=True)
-    return time.perf_counter() - t
+    return run_ogr2ogr(s, shp, "-t_srs", "EPSG:4326", "-makevalid")
 
 
 def run_cli(s: Settings, shp: Path) -> float:
