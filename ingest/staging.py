@@ -292,7 +292,7 @@ def skip_row_fk_checks(pg: psycopg.Connection, table: str, province: str) -> boo
     row = pg.execute(
         "SELECT r.rolsuper, "
         "(SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal "
-        " AND t.tgenabled <> 'A' AND t.tgfoid <> 'cropmrv_geom_invalid'::regproc), "
+        " AND t.tgenabled <> 'A' AND t.tgfoid IS DISTINCT FROM to_regproc('cropmrv_geom_invalid')), "
         "(SELECT array_agg(a.attname::text) FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
         " AND a.attnum = ANY (c.conkey) WHERE c.conrelid = %s::regclass AND c.contype = 'f') "
         "FROM pg_roles r WHERE r.rolname = current_user", (table, table)).fetchone()

@@ -44,4 +44,3 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS cropmrv_run_immutable()")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_immutable()")
     op.execute("DROP FUNCTION IF EXISTS cropmrv_submission_locked()")
-    op.execute("DROP FUNCTION IF EXISTS cropmrv_geom_invalid()")

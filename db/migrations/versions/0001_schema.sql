@@ -102,7 +102,7 @@ CREATE TABLE parcel (
     land_use_code   text,
     area_m2         double precision CHECK (area_m2 >= 0),
     attributes      jsonb NOT NULL DEFAULT '{}'::jsonb,
-    geom            geometry(MultiPolygon, 4326) NOT NULL  -- valid: trigger <table>_geom_valid below
+    geom            geometry(MultiPolygon, 4326) NOT NULL CHECK (ST_IsValid(geom))
 );
 CREATE INDEX parcel_geom ON parcel USING gist (geom);
 CREATE INDEX parcel_commune ON parcel (commune_code);
@@ -138,7 +138,7 @@ CREATE TABLE crop_zone (
                         'drip','awd','continuous_flooding','other')),
     water_regime    text,
     attributes      jsonb NOT NULL DEFAULT '{}'::jsonb,
-    geom            geometry(MultiPolygon, 4326) NOT NULL  -- valid: trigger <table>_geom_valid below
+    geom            geometry(MultiPolygon, 4326) NOT NULL CHECK (ST_IsValid(geom))
 );
 CREATE INDEX crop_zone_geom ON crop_zone USING gist (geom);
 CREATE INDEX crop_zone_commune ON crop_zone (commune_code, crop);
@@ -176,7 +176,7 @@ CREATE TABLE planning_zone (
     plan_period     text,
     land_use_code   text NOT NULL,
     attributes      jsonb NOT NULL DEFAULT '{}'::jsonb,
-    geom            geometry(MultiPolygon, 4326) NOT NULL  -- valid: trigger <table>_geom_valid below
+    geom            geometry(MultiPolygon, 4326) NOT NULL CHECK (ST_IsValid(geom))
 );
 CREATE INDEX planning_zone_geom ON planning_zone USING gist (geom);
 CREATE INDEX planning_zone_commune ON planning_zone (commune_code);
@@ -231,7 +231,7 @@ CREATE TABLE irrigation_asset (
     design_area_ha  double precision CHECK (design_area_ha >= 0),
     status          text,
     attributes      jsonb NOT NULL DEFAULT '{}'::jsonb,
-    geom            geometry(Geometry, 4326) NOT NULL  -- valid: trigger <table>_geom_valid below
+    geom            geometry(Geometry, 4326) NOT NULL CHECK (ST_IsValid(geom))
 );
 CREATE INDEX irrigation_asset_geom ON irrigation_asset USING gist (geom);
 CREATE INDEX irrigation_asset_code ON irrigation_asset (asset_code);
@@ -271,7 +271,7 @@ CREATE TABLE pilot_site (
     start_year      integer CHECK (start_year BETWEEN 1990 AND 2100),
     area_ha         double precision CHECK (area_ha >= 0),
     attributes      jsonb NOT NULL DEFAULT '{}'::jsonb,
-    geom            geometry(MultiPolygon, 4326) NOT NULL  -- valid: trigger <table>_geom_valid below
+    geom            geometry(MultiPolygon, 4326) NOT NULL CHECK (ST_IsValid(geom))
 );
 CREATE INDEX pilot_site_geom ON pilot_site USING gist (geom);
 
@@ -454,30 +454,6 @@ CREATE TABLE submission (
     approved_at     timestamptz,
     PRIMARY KEY (commune_code, year)
 );
-
--- Geometry validity of the loaded layers. A trigger rather than a CHECK for one reason: the bulk
--- loader (ingest/load.py) checks, with GEOS through shapely, the validity of exactly the EPSG:4326
--- bytes it then COPYs, repairing or rejecting each feature with a report line, and on its
--- superuser fast path (session_replication_role = replica, as pg_restore --disable-triggers)
--- this trigger is skipped like the per-row foreign-key triggers, sparing the server a second
--- ST_IsValid per row (200k parcels: 0.46 s of the server's 1.1 s COPY). Every other writer — the
--- loader as an ordinary role, the API, raw SQL — is checked here; WHEN keeps valid rows out of
--- PL/pgSQL, so the cost for them is the ST_IsValid call a CHECK would make.
-CREATE FUNCTION cropmrv_geom_invalid() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'invalid geometry in %: % / hình học không hợp lệ', TG_TABLE_NAME, ST_IsValidReason(NEW.geom)
-        USING ERRCODE = 'check_violation', TABLE = TG_TABLE_NAME, CONSTRAINT = TG_NAME;
-END $$;
-CREATE TRIGGER parcel_geom_valid BEFORE INSERT OR UPDATE OF geom ON parcel
-    FOR EACH ROW WHEN (NOT ST_IsValid(NEW.geom)) EXECUTE FUNCTION cropmrv_geom_invalid();
-CREATE TRIGGER crop_zone_geom_valid BEFORE INSERT OR UPDATE OF geom ON crop_zone
-    FOR EACH ROW WHEN (NOT ST_IsValid(NEW.geom)) EXECUTE FUNCTION cropmrv_geom_invalid();
-CREATE TRIGGER planning_zone_geom_valid BEFORE INSERT OR UPDATE OF geom ON planning_zone
-    FOR EACH ROW WHEN (NOT ST_IsValid(NEW.geom)) EXECUTE FUNCTION cropmrv_geom_invalid();
-CREATE TRIGGER irrigation_asset_geom_valid BEFORE INSERT OR UPDATE OF geom ON irrigation_asset
-    FOR EACH ROW WHEN (NOT ST_IsValid(NEW.geom)) EXECUTE FUNCTION cropmrv_geom_invalid();
-CREATE TRIGGER pilot_site_geom_valid BEFORE INSERT OR UPDATE OF geom ON pilot_site
-    FOR EACH ROW WHEN (NOT ST_IsValid(NEW.geom)) EXECUTE FUNCTION cropmrv_geom_invalid();
 
 -- Approved data are locked until the province reopens them (issue 6 §1), for every writer: the
 -- loaders, the API and raw SQL. Statement-level with transition tables, so a 200k-row COPY pays one
