@@ -47,7 +47,7 @@ class PolygonWkb:
     ring_len: np.ndarray  # int64: its number of points
     ring_geom: np.ndarray  # int64: the geometry it belongs to
     ring_outer: np.ndarray  # bool: the first ring of its polygon (the shell)
-    _mask: tuple | None = field(default=None, repr=False)  # see _coordinate_index
+    _mask: np.ndarray | None = field(default=None, repr=False)  # see _coordinate_mask
 
     def __len__(self) -> int:
         return len(self.ok)
@@ -143,41 +143,29 @@ def parse(wkb: Sequence[bytes | None] | np.ndarray | pa.Array, max_parts: int = 
     return PolygonWkb(buf, offsets, ok, np.where(ok, gtype, -1), rs, rl, rg, ro)
 
 
-def _coordinate_index(p: PolygonWkb) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
-    """Where each coordinate pair sits, as (order, [(alignment, positions, x index), ...]) (made once).
+def _coordinate_mask(p: PolygonWkb) -> np.ndarray:
+    """Boolean mask over the data bytes: True on the coordinates of the ``ok`` geometries (made once).
 
-    A pair at byte ``pos`` is element ``(pos - a) // 8`` of the buffer viewed as doubles from byte
-    ``a = pos % 8``: eight unaligned float64 views reach every coordinate without copying the
-    buffer or walking it byte by byte.
-    """
+    Built as alternating runs (header bytes, a ring's coordinates, header bytes, …) by one
+    ``np.repeat``: no per-byte arithmetic."""
     if p._mask is not None:
         return p._mask
-    m = int(p.ring_len.sum())
-    first = np.concatenate([[0], np.cumsum(p.ring_len)[:-1]]).astype(np.int64)
-    pos = np.repeat(p.ring_start - 16 * first, p.ring_len) + 16 * np.arange(m, dtype=np.int64)
-    classes = []
-    align = pos % 8
-    for a in np.unique(align).tolist():
-        sel = np.flatnonzero(align == a)
-        classes.append((a, sel, (pos[sel] - a) // 8))
-    p._mask = (pos, classes)
+    total = int(p.offsets[-1])
+    ends = p.ring_start + 16 * p.ring_len
+    gaps = np.diff(np.concatenate([[0], ends]))[: len(ends)] - 16 * p.ring_len  # header bytes before each ring
+    lengths = np.empty(2 * len(ends) + 1, dtype=np.int64)
+    lengths[0:-1:2] = gaps
+    lengths[1::2] = 16 * p.ring_len
+    lengths[-1] = total - (ends[-1] if len(ends) else 0)
+    runs = np.zeros(len(lengths), dtype=bool)
+    runs[1::2] = True
+    p._mask = np.repeat(runs, lengths)
     return p._mask
-
-
-def _view(p: PolygonWkb, a: int) -> np.ndarray:
-    n = (len(p.buf) - a) // 8
-    return p.buf[a:a + 8 * n].view("<f8")
 
 
 def coordinates(p: PolygonWkb) -> np.ndarray:
     """All coordinates of the ``ok`` geometries, ring after ring in buffer order, as (N, 2)."""
-    pos, classes = _coordinate_index(p)
-    out = np.empty((len(pos), 2))
-    for a, sel, i in classes:
-        v = _view(p, a)
-        out[sel, 0] = v[i]
-        out[sel, 1] = v[i + 1]
-    return out
+    return p.buf[: len(_coordinate_mask(p))][_coordinate_mask(p)].view("<f8").reshape(-1, 2)
 
 
 def transform(p: PolygonWkb, fn: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
@@ -198,10 +186,8 @@ def transform(p: PolygonWkb, fn: Callable[[np.ndarray, np.ndarray], tuple[np.nda
     x, y = np.empty(len(xy)), np.empty(len(xy))
     x[todo], y[todo] = tx, ty
     x[last[closed]], y[last[closed]] = x[first[closed]], y[first[closed]]
-    for a, sel, i in _coordinate_index(p)[1]:
-        v = _view(p, a)
-        v[i] = x[sel]
-        v[i + 1] = y[sel]
+    mask = _coordinate_mask(p)
+    p.buf[: len(mask)][mask] = np.column_stack([x, y]).astype("<f8", copy=False).view(np.uint8).ravel()
 
 
 def planar_areas(p: PolygonWkb, xy: np.ndarray | None = None) -> np.ndarray:
@@ -228,16 +214,11 @@ def geometry_bytes(p: PolygonWkb, promote: bool = True) -> np.ndarray:
     """Each geometry's (possibly transformed) WKB as an object array of ``bytes``; with
     ``promote``, the ``ok`` Polygons prefixed to one-part MultiPolygons (what ST_Multi does)."""
     n = len(p)
-    sizes = np.diff(p.offsets)
-    add = np.where(promote & (p.type_id == 3), len(MULTI_PREFIX), 0)
-    before = np.concatenate([[0], np.cumsum(add)])
-    new_off = p.offsets + before
     total = int(p.offsets[-1])
-    out = np.empty(int(new_off[-1]), dtype=np.uint8)
-    shift = np.repeat(before[:-1] + add, sizes)
-    out[np.arange(total) + shift] = p.buf[:total]
-    pre = np.flatnonzero(add)
-    if len(pre):
-        out[new_off[pre][:, None] + np.arange(len(MULTI_PREFIX))] = MULTI_PREFIX
-    arr = pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(new_off + 0), pa.py_buffer(out)])
+    lift = promote & (p.type_id == 3)
+    starts = p.offsets[:-1][lift]
+    k = len(MULTI_PREFIX)
+    out = np.insert(p.buf[:total], np.repeat(starts, k), np.tile(MULTI_PREFIX, len(starts)))
+    new_off = p.offsets + np.concatenate([[0], np.cumsum(np.where(lift, k, 0))])
+    arr = pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(new_off), pa.py_buffer(out)])
     return arr.to_numpy(zero_copy_only=False)

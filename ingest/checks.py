@@ -267,11 +267,17 @@ def _polygons(chunk, ctx: Context, report: IngestReport, fids: np.ndarray, rejec
     if fast.all():
         return geoms, out, area
     slow = np.flatnonzero(~fast)
-    rr = validate_and_repair(chunk.source_geoms(slow), "polygon")
+    mended: list[int] = []  # positions in ``slow`` whose open rings were closed on reading
+    rr = validate_and_repair(chunk.source_geoms(slow, mended), "polygon")
     st = np.full(n, "ok", dtype=object)
     st[slow] = rr.status
     notes = np.full(n, "", dtype=object)
     notes[slow] = rr.notes
+    for j in mended:
+        if rr.kept[j]:
+            i = slow[j]
+            st[i] = "repaired"
+            notes[i] = "ring not closed: closed on reading" + (f"; {notes[i]}" if notes[i] else "")
     g = rr.geoms
     kept = rr.kept
     if area is not None:

@@ -361,16 +361,32 @@ class Chunk:
             self._geoms = self.source_geoms(None)
         return self._geoms
 
-    def source_geoms(self, idx: np.ndarray | None) -> np.ndarray:
-        """Shapely geometries of the features at positions ``idx`` (all when None); malformed WKB
-        becomes None (reported as empty geometry) unless GEOS cannot parse it at all."""
+    def source_geoms(self, idx: np.ndarray | None, fixed: list | None = None) -> np.ndarray:
+        """Shapely geometries of the features at positions ``idx`` (all when None).
+
+        WKB that GEOS refuses as it is — a ring whose last point is not its first — is read again
+        with the ring closed (shapely's ``on_invalid="fix"``); the positions so mended are
+        appended to ``fixed`` for the report. What cannot be read at all becomes None (reported
+        as an empty geometry)."""
         raw = self.wkb if idx is None else self.wkb.take(pa.array(np.asarray(idx, dtype=np.int64)))
+        wkb = raw.to_numpy(zero_copy_only=False)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # invalid WKB → None, reported per feature
-                return shapely.from_wkb(raw.to_numpy(zero_copy_only=False), on_invalid="warn")
+            out = shapely.from_wkb(wkb, on_invalid="ignore")
+            bad = np.flatnonzero(shapely.is_missing(out) & pd_notna(wkb))
+            if len(bad):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out[bad] = shapely.from_wkb(wkb[bad], on_invalid="fix")
+                if fixed is not None:
+                    fixed.extend(bad[~shapely.is_missing(out[bad])].tolist())
+            return out
         except shapely.errors.GEOSException as exc:
             raise InputError(f"{self.name}: hình học hỏng, không đọc được / unreadable geometry: {exc}") from exc
+
+
+def pd_notna(values: np.ndarray) -> np.ndarray:
+    """Not None (the WKB of a null geometry), without importing pandas here."""
+    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
 
 
 def iter_chunks(src: Source, batch_size: int = 10_000, legacy_text: bool = True) -> Iterator[Chunk]:

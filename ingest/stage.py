@@ -46,9 +46,9 @@ def stage_polygons(chunk, epsg: int, transform, metric: bool) -> PolygonStage:
         wkb.transform(p, transform, xy)
     out = wkb.geometry_bytes(p, promote=True)
     geoms = np.full(len(p), None, dtype=object)
-    geoms[p.ok] = shapely.from_wkb(out[p.ok])
+    geoms[p.ok] = shapely.from_wkb(out[p.ok], on_invalid="ignore")  # unreadable (an open ring): slow path
     fast = p.ok.copy()
-    fast[p.ok] = shapely.is_valid(geoms[p.ok])
+    fast[p.ok] = shapely.is_valid(geoms[p.ok])  # None → False
     return PolygonStage(epsg, geoms, out, area, fast)
 
 

@@ -425,3 +425,24 @@ def test_polygons_broken_by_reprojection_are_repaired_in_wgs84(fresh_db, fresh_e
     assert sorted(fixed) == [2, 3] and all("invalid after reprojection to EPSG:4326" in d for d in fixed.values())
     with fresh_engine.connect() as c:
         assert c.execute(text("SELECT bool_and(ST_IsValid(geom)), count(*) FROM parcel")).one() == (True, 4)
+
+
+def test_an_open_ring_is_closed_and_reported(fresh_db, fresh_engine, tmp_path):
+    """GDAL hands over a GeoJSON ring whose last point is not its first; GEOS refuses it as it is.
+    The loader closes it and says so, instead of failing the whole file."""
+    import json
+
+    ring = [[108.05, 12.67], [108.051, 12.67], [108.051, 12.671], [108.05, 12.671]]  # not closed
+    shut = [[108.052, 12.67], [108.053, 12.67], [108.053, 12.671], [108.052, 12.671], [108.052, 12.67]]
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"SoThua": str(i)}, "geometry": {"type": "Polygon", "coordinates": [r]}}
+        for i, r in enumerate((ring, shut), start=1)]}
+    path = tmp_path / "open.geojson"
+    path.write_text(json.dumps(fc), encoding="utf-8")
+    rep = load(fresh_db, fresh_engine, path)
+    assert rep.status == "loaded" and rep.features_loaded == 2 and rep.rejected == 0
+    fixed = {i.feature: i.detail for i in rep.issues if i.code == "repaired"}
+    assert list(fixed) == [1] and "ring not closed" in fixed[1]
+    with fresh_engine.connect() as c:
+        assert c.execute(text("SELECT bool_and(ST_IsValid(geom) AND ST_IsClosed(ST_ExteriorRing(ST_GeometryN(geom, 1)))) "
+                              "FROM parcel")).scalar() is True
