@@ -182,7 +182,12 @@ def ingest_service_links(path: str | Path, *, settings: Settings, engine: Engine
         datasets.register(sa, pg, layer=LAYER, table=None, province=settings.province_code, commune=None,
                           year=None, source=path, sha256=rep.sha256, rep=rep, loaded_by=loaded_by)
         works = sorted(set(rows["asset_code"]))
-        gone = pg.execute("DELETE FROM irrigation_service WHERE asset_code = ANY(%s)", (works,)).rowcount
+        # the links they replace move to history, marked with this load (as the layers' rows do)
+        gone = pg.execute(
+            "WITH gone AS (DELETE FROM irrigation_service WHERE asset_code = ANY(%s) "
+            "RETURNING asset_code, zone_code, share, dataset_id) "
+            "INSERT INTO irrigation_service_history (asset_code, zone_code, share, dataset_id, replaced_by) "
+            "SELECT asset_code, zone_code, share, dataset_id, %s FROM gone", (works, rep.dataset_id)).rowcount
         with pg.cursor().copy("COPY irrigation_service (asset_code, zone_code, share, dataset_id) FROM STDIN") as cp:
             for r in rows.itertuples(index=False):
                 cp.write_row([r.asset_code, r.zone_code, float(r.share), rep.dataset_id])

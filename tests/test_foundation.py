@@ -150,7 +150,7 @@ def test_db_up_twice_is_idempotent_and_status_reports(pg_cluster, fresh_db):
     first = run_cli("db", "up")
     assert "nothing to do" in first.stdout
     st = run_cli("db", "status", "--json")
-    assert "\"revision\": \"0002\"" in st.stdout and '"admin_units": 103' in st.stdout
+    assert "\"revision\": \"0003\"" in st.stdout and '"admin_units": 103' in st.stdout
     url = run_cli("db", "url").stdout.strip()
     assert url.startswith("postgresql://") and str(pg_cluster["port"]) in url
 
@@ -164,7 +164,7 @@ def test_new_cluster_from_scratch_then_noop(tmp_path_factory):
     s = Settings(home=base, pg_port=free_port(), pg_database="fresh")
     try:
         r1 = manage.up(s, fast=True)
-        assert r1.created_cluster and r1.started and r1.created_database and r1.migrated_to == "0002"
+        assert r1.created_cluster and r1.started and r1.created_database and r1.migrated_to == "0003"
         r2 = manage.up(s, fast=True)
         assert not (r2.created_cluster or r2.started or r2.created_database)
         assert r2.migrated_from == r2.migrated_to

@@ -64,6 +64,11 @@ def test_good_file_then_reload_replaces_and_identical_is_noop(tmp_path, fresh_db
     assert new.status == "loaded" and new.supersedes == rep.dataset_id
     assert _links(fresh_engine) == [("TL-A", "Z-3", 0.5, True), ("TL-B", "Z-2", 0.4, True)]
     assert "2 previous links replaced by 1" in new.to_text("en")
+    with fresh_engine.connect() as c:  # the replaced links are kept, traceable to both loads
+        kept = c.execute(text("SELECT asset_code, zone_code, share, dataset_id, replaced_by "
+                              "FROM irrigation_service_history ORDER BY 1, 2")).all()
+    assert kept == [("TL-A", "Z-1", 1.0, rep.dataset_id, new.dataset_id),
+                    ("TL-A", "Z-2", 0.6, rep.dataset_id, new.dataset_id)]
 
 
 def test_bad_rows_refuse_the_file_and_change_nothing(tmp_path, fresh_db, fresh_engine):
