@@ -35,6 +35,10 @@ import shapely
 if TYPE_CHECKING:  # pandas is imported by pyarrow's to_pandas when a chunk is read, not before
     import pandas as pd
 
+# GDAL warns once per file about a ring whose last point is not its first; the loader closes such
+# rings itself and names each feature in its report (Chunk.source_geoms), so the bare warning goes.
+warnings.filterwarnings("ignore", message="Non closed ring detected", category=RuntimeWarning)
+
 SHAPE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".zip")
 
