@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+import numpy as np
 import pyproj
 from psycopg import sql
 from sqlalchemy import Engine, text
@@ -270,7 +271,8 @@ def _check_commune(sa, settings: Settings, commune: str | None) -> None:
 def _decide_crs(src: Source, first, communes, user_epsg: int | None, settings: Settings, rep: IngestReport) -> int:
     import shapely
 
-    pts = shapely.get_coordinates(first.geoms[::max(1, len(first.geoms) // 500)])
+    n = len(first.fids)
+    pts = shapely.get_coordinates(first.source_geoms(np.arange(0, n, max(1, n // 500))))  # ~500 parsed, not all
     if src.bounds is not None:
         b = src.bounds
         pts = [*pts.tolist(), [b[0], b[1]], [b[2], b[3]]]

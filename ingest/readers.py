@@ -376,7 +376,7 @@ class Chunk:
         wkb = raw.to_numpy(zero_copy_only=False)
         try:
             out = shapely.from_wkb(wkb, on_invalid="ignore")
-            bad = np.flatnonzero(shapely.is_missing(out) & pd_notna(wkb))
+            bad = np.flatnonzero(shapely.is_missing(out) & _not_none(wkb))
             if len(bad):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -388,8 +388,8 @@ class Chunk:
             raise InputError(f"{self.name}: hình học hỏng, không đọc được / unreadable geometry: {exc}") from exc
 
 
-def pd_notna(values: np.ndarray) -> np.ndarray:
-    """Not None (the WKB of a null geometry), without importing pandas here."""
+def _not_none(values: np.ndarray) -> np.ndarray:
+    """Where an object array holds something (a null geometry's WKB is None)."""
     return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
 
 

@@ -31,22 +31,9 @@ from cropmrv.ingest.report import IngestError
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 
 
-_MULTI_PREFIX = {"<": b"\x01\x06\x00\x00\x00\x01\x00\x00\x00", ">": b"\x00\x00\x00\x00\x06\x00\x00\x00\x01"}
-
-
-def hex_wkb(geoms: np.ndarray, promote: bool = False) -> pa.Array:
-    """Hex-encoded WKB of many geometries as one Arrow string array, without a Python loop over bytes.
-
-    ``promote``: write Polygons as one-part MultiPolygons by prefixing the WKB header (byte order,
-    type 6, one part) — what ST_Multi does, at the cost of 9 bytes instead of a GEOS object each.
-    """
+def hex_wkb(geoms: np.ndarray) -> pa.Array:
+    """Hex-encoded WKB of many geometries as one Arrow string array, without a Python loop over bytes."""
     wkb = shapely.to_wkb(geoms, byte_order=1)
-    if promote:
-        poly = np.flatnonzero(shapely.get_type_id(geoms) == 3)
-        if len(poly):
-            pre = _MULTI_PREFIX["<"]
-            wkb = wkb.copy()
-            wkb[poly] = [pre + w for w in wkb[poly]]
     lens = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
     buf = np.frombuffer(b"".join(wkb), dtype=np.uint8)
     out = np.empty(buf.size * 2, dtype=np.uint8)
@@ -180,18 +167,6 @@ def binary_encoder(types: dict[str, str]):
     return ArrowToPostgresBinaryEncoder.new_with_encoders(schema, enc), schema
 
 
-def multipolygon_wkb(geoms: np.ndarray) -> np.ndarray:
-    """WKB of shapely geometries, Polygons written as one-part MultiPolygons (ST_Multi)."""
-    from cropmrv.geo.wkb import MULTI_PREFIX
-
-    out = shapely.to_wkb(geoms, byte_order=1)
-    poly = np.flatnonzero(shapely.get_type_id(geoms) == 3)
-    if len(poly):
-        pre = MULTI_PREFIX.tobytes()
-        out[poly] = [pre + w for w in out[poly]]
-    return out
-
-
 @contextmanager
 def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: str, dataset_id: int | None,
               enabled: bool = True) -> Iterator[Callable[[pd.DataFrame], int]]:
@@ -241,9 +216,9 @@ def copy_into(pg: psycopg.Connection, layer: str, extra: list[str], province: st
                         arrays.append(pa.array(s.map(lambda v: None if v is None or v != v else str(v)), type=typ))
                 else:
                     arrays.append(pa.array(s, from_pandas=True).cast(typ))
-            wkb = df["wkb"].to_numpy(object) if "wkb" in df.columns else multipolygon_wkb(
-                df["geom"].to_numpy(object)) if layer != "irrigation_assets" else shapely.to_wkb(
-                df["geom"].to_numpy(object), byte_order=1)
+            # polygon layers: the MultiPolygon WKB the stage made and checked; irrigation works: as they are
+            wkb = df["wkb"].to_numpy(object) if "wkb" in df.columns else \
+                shapely.to_wkb(df["geom"].to_numpy(object), byte_order=1)
             arrays += [attributes_json(df, extra), pa.array(wkb, type=pa.binary())]
             cp.write(encoder.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema)))
 
