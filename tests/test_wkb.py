@@ -97,3 +97,30 @@ def test_revalidate_repairs_what_reprojection_broke():
     assert why[1].startswith("invalid after reprojection to EPSG:4326 (Self-intersection")
     g, st, _ = revalidate(np.array([shapely.from_wkt("LINESTRING (0 0, 0 0)")], dtype=object), None)
     assert list(st) == ["rejected"] and g[0] is None
+
+
+def test_attributes_json_arrow_path_matches_the_json_writer():
+    """The kept columns' JSON built by Arrow kernels parses to what pandas' JSON writer gives."""
+    import json
+
+    import pandas as pd
+
+    from cropmrv.ingest.staging import _attributes_json_pandas, attributes_json
+
+    df = pd.DataFrame({
+        "a0": ['Nguyễn Văn "Hòa"', None, "C:\\\\thua\\\\1", "", "Y Ksơr"],
+        "a1": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+        "a2": [True, False, True, True, False],
+        "flags": [None, "{area_mismatch,crosses_communes}", None, None, "{unknown_land_use}"],
+    })
+    extra = ["TenChu", "So Nha", "Có/Không"]
+    fast = [json.loads(x) for x in attributes_json(df, extra).to_pylist()]
+    ref = [json.loads(x) for x in _attributes_json_pandas(df, extra).to_pylist()]
+    assert fast == ref and fast[1] == {"TenChu": None, "So Nha": None, "Có/Không": False,
+                                       "_flags": ["area_mismatch", "crosses_communes"]}
+    assert [json.loads(x) for x in attributes_json(df[["flags"]], []).to_pylist()][1] == \
+        {"_flags": ["area_mismatch", "crosses_communes"]}
+    for odd in ([1.5, 2.0, None, 3.25, 4.0], ["a\nb", "tab\there", "\x01", "x", None]):  # the writer's path
+        d = df.assign(a0=odd)
+        assert [json.loads(x) for x in attributes_json(d, extra).to_pylist()] == \
+            [json.loads(x) for x in _attributes_json_pandas(d, extra).to_pylist()]
