@@ -46,10 +46,7 @@ class Early:
 
     def close(self) -> None:
         """Stop the reader and remove any unpacked copy of the input."""
-        try:
-            self.chunks.close()
-        finally:
-            self._stack.close()
+        self._stack.close()
 
 
 def native_text(src: Source, encoding: str) -> bool:
@@ -57,20 +54,31 @@ def native_text(src: Source, encoding: str) -> bool:
     return src.is_shapefile and src.cpg == "utf-8" and encoding in ("auto", "utf-8")
 
 
-def start(path: str | Path, layer: str, *, crs: str | int | None = None, encoding: str = "auto",
-          source_layer: str | None = None, batch_size: int = 10_000, depth: int = EARLY_DEPTH) -> Early | None:
-    """Open ``path`` and start reading it in the background; None when anything is off (the loader
-    will then open it itself and report the problem)."""
+def begin(path: str | Path, layer: str, *, crs: str | int | None = None, encoding: str = "auto",
+          source_layer: str | None = None, batch_size: int = 10_000, depth: int = EARLY_DEPTH) -> Early:
+    """Open and check ``path`` and start reading it, staging the geometry in the CRS ``crs`` or
+    the ``.prj`` names; raises what :func:`~cropmrv.ingest.readers.open_source` raises."""
     stack = ExitStack()
     try:
         src = stack.enter_context(open_source(path, source_layer))
         native = native_text(src, encoding)
         chunks = iter_chunks_prefetch(src, batch_size=batch_size, legacy_text=not native, depth=depth, staged=True)
-        stack.callback(chunks.close)
+        stack.callback(chunks.close)  # stop the reader before the input (or its unzipped copy) goes
         spec = parse_epsg(crs) if crs not in (None, "") else declared_epsg(src.crs_wkt)
         if spec is not None:
             chunks.set_prepare(make_stager(layer, spec))
         return Early(Path(path), source_layer, encoding, crs, src, native, chunks, spec, stack)
-    except Exception:  # noqa: BLE001 - an optimisation only: the loader finds and reports the problem
+    except BaseException:
         stack.close()
+        raise
+
+
+def start(path: str | Path, layer: str, *, crs: str | int | None = None, encoding: str = "auto",
+          source_layer: str | None = None, batch_size: int = 10_000, depth: int = EARLY_DEPTH) -> Early | None:
+    """:func:`begin`, or None when anything is off (the loader will then open the file itself and
+    report the problem the usual way)."""
+    try:
+        return begin(path, layer, crs=crs, encoding=encoding, source_layer=source_layer, batch_size=batch_size,
+                     depth=depth)
+    except Exception:  # noqa: BLE001 - an optimisation only: the loader finds and reports the problem
         return None

@@ -30,12 +30,11 @@ from cropmrv.geo.crs import declared_epsg, detect_crs, parse_epsg  # noqa: F401 
 from cropmrv.ingest import datasets, staging
 from cropmrv.ingest.checks import Context, process_chunk
 from cropmrv.ingest.communes import load_communes
-from cropmrv.ingest.early import Early, native_text
+from cropmrv.ingest.early import Early, begin, native_text
 from cropmrv.ingest.encoding import detect_encoding, samples_from_frame
 from cropmrv.ingest.profiles import LAYER_COLUMNS, REQUIRED, profile_for
-from cropmrv.ingest.readers import InputError, Source, iter_chunks, iter_chunks_prefetch, open_source
+from cropmrv.ingest.readers import InputError, Source, iter_chunks, open_source
 from cropmrv.ingest.report import IngestError, IngestReport
-from cropmrv.ingest.stage import make_stager
 from cropmrv.settings import Settings
 
 VECTOR_LAYERS = tuple(LAYER_COLUMNS)
@@ -105,21 +104,20 @@ def _ingest(path, layer, settings, engine, commune, user_epsg, encoding, profile
             source_layer, repair, area_tolerance, batch_size, loaded_by, rep, t0, staging_table,
             early) -> IngestReport:
     with ExitStack() as stack:
-        if early is not None:
-            stack.callback(early.close)
-            src, native, chunks, spec_epsg = early.src, early.native, early.chunks, early.spec_epsg
-        else:
+        if staging_table:
             src = stack.enter_context(open_source(path, source_layer))
             native = native_text(src, encoding)
-            # started first: the reader thread reads ahead while the database is asked what it knows
-            chunks = iter_chunks(src, batch_size=batch_size, legacy_text=not native) if staging_table else \
-                iter_chunks_prefetch(src, batch_size=batch_size, legacy_text=not native, staged=True)
-            stack.callback(chunks.close)  # stop the reader before the input (or its unzipped copy) goes
-            # Speculatively: the geometry is staged in the CRS the user or the .prj names while the
-            # database is asked for the communes; if the data then says otherwise, it is redone.
-            spec_epsg = user_epsg if user_epsg is not None else declared_epsg(src.crs_wkt)
-            if not staging_table and spec_epsg is not None:
-                chunks.set_prepare(make_stager(layer, spec_epsg))
+            chunks = iter_chunks(src, batch_size=batch_size, legacy_text=not native)
+            stack.callback(chunks.close)
+            spec_epsg = None
+        else:
+            # Reading starts first, and the geometry is staged speculatively in the CRS the user or
+            # the .prj names while the database is asked for the communes; if the data then say
+            # otherwise it is redone. The CLI has usually started this before importing us.
+            early = early or begin(path, layer, crs=user_epsg, encoding=encoding, source_layer=source_layer,
+                                   batch_size=batch_size, depth=1)
+            stack.callback(early.close)
+            src, native, chunks, spec_epsg = early.src, early.native, early.chunks, early.spec_epsg
         rep.features_read = src.feature_count
         with engine.connect() as sa, datasets.load_transaction(sa, rep, src.path.name) as tx:
             _check_commune(sa, settings, commune)
