@@ -26,7 +26,7 @@ from cropmrv.ingest.communes import Communes, place
 from cropmrv.ingest.encoding import decode_frame_columns
 from cropmrv.ingest.profiles import LAYER_COLUMNS, NUMERIC, REQUIRED, Profile, unknown_land_use
 from cropmrv.ingest.report import IngestReport
-from cropmrv.ingest.stage import make_stager, stage_polygons
+from cropmrv.ingest.stage import ANY_GEOMETRY_LAYERS, make_stager, stage_polygons
 
 #: Enumerations of the schema (db/migrations/versions/0001_schema.sql CHECK constraints).
 ENUMS = {
@@ -38,8 +38,6 @@ ENUMS = {
     "kind": ("reservoir", "dam", "weir", "canal", "pipeline", "pump_station", "drip_system",
              "sprinkler_system", "other"),
 }
-#: Which geometry kind each layer takes (irrigation assets: any kind; the rest polygons).
-EXPECTED = {"irrigation_assets": None}
 #: Stated-area columns and their unit in square metres.
 AREA_COLUMNS = {"area_m2": 1.0, "area_ha": 1e4}
 
@@ -160,7 +158,7 @@ def process_chunk(chunk, ctx: Context, report: IngestReport) -> pd.DataFrame:
                 flags.setdefault(i, []).append(code)
 
     # -- geometry -------------------------------------------------------------------------------
-    if EXPECTED.get(ctx.layer, "polygon") == "polygon":
+    if ctx.layer not in ANY_GEOMETRY_LAYERS:
         geoms, wkb_out, geom_m2 = _polygons(chunk, ctx, report, fids, reject)
     else:
         geoms = _geometry(chunk.geoms, ctx, report, fids, reject)

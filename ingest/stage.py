@@ -18,8 +18,9 @@ import shapely
 from cropmrv.geo import wkb
 from cropmrv.geo.crs import transformer_to_wgs84
 
-#: Layers whose geometry is polygons (the fast path); irrigation assets take any kind.
-POLYGON_LAYERS = ("parcels", "crop_zones", "planning_zones", "pilot_sites")
+#: Layers that take any geometry kind (irrigation works: points, lines, polygons); every other
+#: layer is polygons and takes the fast path here.
+ANY_GEOMETRY_LAYERS = ("irrigation_assets",)
 
 
 @dataclass
@@ -58,7 +59,7 @@ def make_stager(layer: str, epsg: int | None) -> Callable | None:
     The transformer is this stager's own (built from the recorded operation's pipeline), so the
     stage thread never shares a PROJ object with the main thread.
     """
-    if layer not in POLYGON_LAYERS or epsg is None:
+    if layer in ANY_GEOMETRY_LAYERS or epsg is None:
         return None
     crs = pyproj.CRS.from_epsg(epsg)
     t = pyproj.Transformer.from_pipeline(transformer_to_wgs84(epsg)[0].definition) if epsg != 4326 else None
