@@ -7,9 +7,9 @@ Revises:
 Create Date: 2026-11-23
 """
 
-from pathlib import Path
-
 from alembic import op
+
+from cropmrv.db.migrations.sql_file import run_sql_beside
 
 revision = "0001"
 down_revision = None
@@ -31,9 +31,7 @@ TABLES = [
 
 
 def upgrade() -> None:
-    # Run through the driver untouched: the DDL holds $$-quoted functions and '%' in messages.
-    sql = Path(__file__).with_suffix(".sql").read_text(encoding="utf-8")
-    op.get_bind().connection.dbapi_connection.execute(sql)
+    run_sql_beside(__file__)
 
 
 def downgrade() -> None:

@@ -7,9 +7,9 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
-from pathlib import Path
-
 from alembic import op
+
+from cropmrv.db.migrations.sql_file import run_sql_beside
 
 revision = "0002"
 down_revision = "0001"
@@ -20,9 +20,7 @@ LAYERS = ("parcel", "crop_zone", "planning_zone", "irrigation_asset", "pilot_sit
 
 
 def upgrade() -> None:
-    # Run through the driver untouched: the DDL holds a $$-quoted function and '%' in its message.
-    sql = Path(__file__).with_suffix(".sql").read_text(encoding="utf-8")
-    op.get_bind().connection.dbapi_connection.execute(sql)
+    run_sql_beside(__file__)
 
 
 def downgrade() -> None:

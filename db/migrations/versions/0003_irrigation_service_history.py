@@ -7,9 +7,9 @@ Revises: 0002
 Create Date: 2026-11-24
 """
 
-from pathlib import Path
-
 from alembic import op
+
+from cropmrv.db.migrations.sql_file import run_sql_beside
 
 revision = "0003"
 down_revision = "0002"
@@ -18,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.get_bind().connection.dbapi_connection.execute(Path(__file__).with_suffix(".sql").read_text(encoding="utf-8"))
+    run_sql_beside(__file__)
 
 
 def downgrade() -> None:
