@@ -386,18 +386,20 @@ def test_loads_as_an_ordinary_role_take_the_checked_path(fresh_db, fresh_engine)
             c.execute(text(f"DROP ROLE {role}"))
 
 
-def test_ingest_takes_over_an_early_reader_or_closes_a_mismatched_one(fresh_db, fresh_engine):
-    from cropmrv.ingest.early import start
+def test_ingest_takes_over_an_early_reader_or_closes_a_mismatched_one(fresh_db, fresh_engine, monkeypatch):
+    from cropmrv.ingest import early as early_mod
 
-    early = start(PARCELS, "parcels")
+    early = early_mod.start(PARCELS, "parcels")
     assert early is not None and early.spec_epsg == 9218
-    rep = load(fresh_db, fresh_engine, early=early)
+    with monkeypatch.context() as m:  # the load must use the reader it is given, not open the file again
+        m.setattr(early_mod, "open_source", lambda *a, **k: pytest.fail("the file was opened a second time"))
+        rep = load(fresh_db, fresh_engine, early=early)
     assert rep.status == "loaded" and rep.features_loaded == 45
     assert early.chunks._stop.is_set()  # closed by the load
-    other = start(PARCELS, "parcels", encoding="cp1258")
+    other = early_mod.start(PARCELS, "parcels", encoding="cp1258")
     rep = load(fresh_db, fresh_engine, early=other)  # not what the load was asked: opened afresh
     assert rep.status == "unchanged" and other.chunks._stop.is_set()
-    assert start(PARCELS.with_suffix(".missing"), "parcels") is None  # problems are left to the loader
+    assert early_mod.start(PARCELS.with_suffix(".missing"), "parcels") is None  # problems are left to the loader
 
 
 def test_polygons_broken_by_reprojection_are_repaired_in_wgs84(fresh_db, fresh_engine, tmp_path):
